@@ -1,0 +1,54 @@
+/*
+ * io.c - read and write that finish the job.
+ *
+ * A stream socket is a stream of bytes, not of messages: write() may send
+ * less than it was given (a short write), read() may return less than was
+ * sent, and either may be interrupted by a signal (EINTR) before doing
+ * anything. These two loops turn "at most len bytes" into "exactly len".
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    size_t got = 0;
+
+    while (got < len) {
+        ssize_t n = read(fd, p + got, len - got);
+
+        if (n == 0)
+            break;                  /* end of file: the peer has closed */
+        if (n == -1) {
+            /* A stop request ends the wait; any other signal does not. */
+            if (errno == EINTR && !stop_requested)
+                continue;
+            return -1;
+        }
+        got += (size_t)n;
+    }
+    return (ssize_t)got;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+
+        if (n == -1) {
+            /* So a server asked to stop is not held up by a slow reader. */
+            if (errno == EINTR && !stop_requested)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
