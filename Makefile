@@ -64,8 +64,10 @@ $$(BINDIR)/lesson$(2)/%: $$(OBJDIR)/$(1)/%.o $$(COMMON_OBJ)
 endef
 $(foreach d,$(LESSON_DIRS),$(eval $(call lesson_template,$(d),$(call lesson_num,$(d)))))
 
-# Test tools: the helpers' unit tests and the fault-injection library.
+# Test tools: the helpers' unit tests, scriptable peers such as
+# tests/tools/peer.c, and the fault-injection library.
 UNIT_TEST  := build/$(VARIANT)/tests/common_test
+TOOLS      := $(patsubst tests/tools/%.c,build/$(VARIANT)/tools/%,$(wildcard tests/tools/*.c))
 FAULT_LIB  := build/fault.so
 
 .PHONY: all test check check-asan check-tsan clean test-tools
@@ -79,12 +81,16 @@ $(UNIT_TEST): $(OBJDIR)/tests/unit/common_test.o $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
+build/$(VARIANT)/tools/%: $(OBJDIR)/tests/tools/%.o $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # The shim is preloaded into every variant, so it is built once, plainly.
 $(FAULT_LIB): tests/fault/fault.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared -o $@ $< -ldl
 
-test-tools: $(UNIT_TEST) $(FAULT_LIB)
+test-tools: $(UNIT_TEST) $(TOOLS) $(FAULT_LIB)
 
 BATS       ?= bats
 BATS_JOBS  ?= 2

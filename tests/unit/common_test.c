@@ -1,0 +1,127 @@
+/*
+ * Unit tests for common/: one line per check, "ok N - what" or
+ * "not ok N - what", and exit status 1 if any check failed. The suite runs
+ * it plainly and again under the fault-injection library, which turns every
+ * socket transfer into 1-byte pieces and interrupts some calls with EINTR.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int checks, failures;
+
+static void check(int ok, const char *what)
+{
+    checks++;
+    if (!ok)
+        failures++;
+    printf("%sok %d - %s\n", ok ? "" : "not ", checks, what);
+}
+
+static void test_parse_port(void)
+{
+    static const char *bad[] = {"", "abc", "-1", "+1", " 80", "80 ", "9000x",
+                                "65536", "70000", "000000", "99999999999999999999"};
+    unsigned short port = 1;
+
+    check(parse_port("0", &port) == 0 && port == 0, "parse_port accepts 0");
+    check(parse_port("9000", &port) == 0 && port == 9000, "parse_port accepts 9000");
+    check(parse_port("65535", &port) == 0 && port == 65535, "parse_port accepts 65535");
+    check(parse_port("00080", &port) == 0 && port == 80, "parse_port accepts leading zeros");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char what[80];
+
+        port = 1234;
+        snprintf(what, sizeof what, "parse_port rejects '%s'", bad[i]);
+        check(parse_port(bad[i], &port) == -1 && port == 1234, what);
+    }
+}
+
+static void test_format_addr(void)
+{
+    struct sockaddr_in in4;
+    struct sockaddr_in6 in6;
+    char buf[ADDR_STRLEN];
+
+    memset(&in4, 0, sizeof in4);
+    in4.sin_family = AF_INET;
+    in4.sin_port = htons(9000);
+    inet_pton(AF_INET, "127.0.0.1", &in4.sin_addr);
+    format_addr((struct sockaddr *)&in4, sizeof in4, buf);
+    check(strcmp(buf, "127.0.0.1:9000") == 0, "format_addr prints 127.0.0.1:9000");
+
+    memset(&in6, 0, sizeof in6);
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = htons(65535);
+    inet_pton(AF_INET6, "::1", &in6.sin6_addr);
+    format_addr((struct sockaddr *)&in6, sizeof in6, buf);
+    check(strcmp(buf, "[::1]:65535") == 0, "format_addr brackets IPv6: [::1]:65535");
+}
+
+static void test_errno_name(void)
+{
+    check(strcmp(errno_name(EADDRINUSE), "EADDRINUSE") == 0, "errno_name(EADDRINUSE)");
+    check(strcmp(errno_name(ECONNRESET), "ECONNRESET") == 0, "errno_name(ECONNRESET)");
+    check(errno_name(0) == NULL, "errno_name(0) is NULL");
+}
+
+/* A loopback connection, so that the fault library sees real sockets. */
+static int connected_pair(int fds[2])
+{
+    int listener = tcp_listen("127.0.0.1", "0", 1);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char port[8];
+
+    if (listener == -1 || getsockname(listener, (struct sockaddr *)&ss, &len) == -1)
+        return -1;
+    snprintf(port, sizeof port, "%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+    fds[0] = tcp_connect("127.0.0.1", port);
+    do
+        fds[1] = accept(listener, NULL, NULL);
+    while (fds[1] == -1 && errno == EINTR);
+    close(listener);
+    return fds[0] == -1 || fds[1] == -1 ? -1 : 0;
+}
+
+static void test_full_io(void)
+{
+    char out[20000], in[sizeof out + 10];
+    int fds[2];
+
+    for (size_t i = 0; i < sizeof out; i++)
+        out[i] = (char)(i * 7 + i / 251);   /* NUL bytes included */
+    if (connected_pair(fds) == -1) {
+        check(0, "a loopback connection for the I/O tests");
+        return;
+    }
+    check(write_all(fds[0], out, sizeof out) == 0, "write_all sends 20000 bytes");
+    check(read_full(fds[1], in, sizeof out) == (ssize_t)sizeof out &&
+              memcmp(in, out, sizeof out) == 0,
+          "read_full receives them all, unchanged");
+    check(write_all(fds[0], out, 10) == 0 && shutdown(fds[0], SHUT_WR) == 0,
+          "write 10 bytes, then half-close");
+    check(read_full(fds[1], in, sizeof in) == 10, "read_full stops short at end of file");
+    check(read_full(fds[1], in, sizeof in) == 0, "read_full returns 0 after end of file");
+    close(fds[0]);
+    close(fds[1]);
+}
+
+int main(int argc, char *argv[])
+{
+    (void)argc;
+    set_progname(argv[0]);
+    test_parse_port();
+    test_format_addr();
+    test_errno_name();
+    test_full_io();
+    printf("1..%d\n", checks);
+    return failures == 0 ? 0 : 1;
+}
