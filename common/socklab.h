@@ -1,11 +1,12 @@
 /*
  * socklab.h - the small helper every lesson links.
  *
- * Four files, each short enough to read in a few minutes:
+ * Five files, each short enough to read in a few minutes:
  *   errors.c   reporting errors with the program's name and errno's name
  *   net.c      port parsing, address printing, tcp_listen(), tcp_connect()
  *   io.c       full reads and writes that survive short transfers and EINTR
  *   signals.c  a clean shutdown on SIGINT/SIGTERM
+ *   accept.c   accept() that survives running out of descriptors
  *
  * Lesson 01 spells every call out by hand; from lesson 02 on, the lessons use
  * these helpers for what an earlier chapter has already explained.
@@ -83,6 +84,17 @@ int tcp_listen(const char *host, const char *port, int backlog);
 
 /* Connects to the first address of host:port that accepts; -1 as above. */
 int tcp_connect(const char *host, const char *port);
+
+/* ---- accept.c --------------------------------------------------------- */
+
+/*
+ * accept() for a server that holds many connections. On success: the new
+ * descriptor, and the client's address in *peer. On EMFILE or ENFILE (out
+ * of descriptors) it refuses the waiting client with a clean close, logs
+ * that, and returns -1 with errno EMFILE: the caller just goes on. Any
+ * other failure: -1 with errno from accept() (EINTR, ECONNABORTED, ...).
+ */
+int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len);
 
 /* ---- io.c -------------------------------------------------------------- */
 

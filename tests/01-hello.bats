@@ -57,3 +57,5 @@ greet_once() { run_client lesson01/client 127.0.0.1 "$SERVER_PORT"; }
 @test "lesson01 server: restarts on the same port right after serving" {
   check_restart_same_port lesson01/server greet_once
 }
+
+@test "docs/01-hello.md: every console transcript replays" { replay_chapter docs/01-hello.md; }

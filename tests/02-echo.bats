@@ -159,3 +159,5 @@ hold_one() {
 @test "lesson02 server: restarts on the same port right after serving" {
   check_restart_same_port lesson02/server hold_one
 }
+
+@test "docs/02-echo.md: every console transcript replays" { replay_chapter docs/02-echo.md; }

@@ -4,7 +4,7 @@ load helpers
 UNIT=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tests/common_test
 
 @test "common: port parsing, address printing, errno names, full I/O" {
-  run "$UNIT"
+  run timeout -s KILL "$DEADLINE" "$UNIT"
   echo "$output"
   [[ $status -eq 0 ]]
   [[ $output != *"not ok"* ]]
@@ -13,7 +13,7 @@ UNIT=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tests/common_test
 
 @test "common: full reads and writes survive 1-byte transfers and EINTR" {
   LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=3 \
-    SOCKLAB_FAULT_LOG=$BATS_TEST_TMPDIR/faults.log run "$UNIT"
+    SOCKLAB_FAULT_LOG=$BATS_TEST_TMPDIR/faults.log run timeout -s KILL "$DEADLINE" "$UNIT"
   echo "$output"
   [[ $status -eq 0 ]]
   # The faults were really injected: thousands of calls, some interrupted.

@@ -162,10 +162,23 @@ unused_port() {
 }
 
 socklab_teardown() {
-  local pid failed=0 log
-  # Each watchdog leads a process group: this also ends forked children.
-  for pid in ${_background[@]+"${_background[@]}"} ${_servers[@]+"${_servers[@]}"}; do
-    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  local pid server failed=0 log
+  for pid in ${_background[@]+"${_background[@]}"}; do
+    kill_background "$pid"
+  done
+  # Servers still running are asked to stop as a user would (SIGTERM), so
+  # that every test also checks a clean exit and, in sanitizer builds, gets
+  # a leak report. The watchdog leads the server's process group: killing
+  # the group afterwards also ends forked children.
+  for pid in ${_servers[@]+"${_servers[@]}"}; do
+    if kill -0 "$pid" 2>/dev/null; then
+      server=$(pgrep -P "$pid" | head -n 1)
+      [[ -n $server ]] && kill -TERM "$server" 2>/dev/null
+      if ! wait_until "server $server to stop on SIGTERM" _gone "$pid"; then
+        failed=1
+      fi
+    fi
+    kill -KILL -- "-$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
   for log in ${_server_logs[@]+"${_server_logs[@]}"}; do

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,6 +115,48 @@ static void test_full_io(void)
     close(fds[1]);
 }
 
+/* Out of descriptors for real: the limit lowered to what is already open. */
+static void test_accept_client(void)
+{
+    int listener = tcp_listen("127.0.0.1", "0", 8);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    struct rlimit saved, tight;
+    char port[8], byte, addr[ADDR_STRLEN];
+    int c1, c2, a1, a2, highest;
+
+    if (listener == -1 || getsockname(listener, (struct sockaddr *)&peer, &len) == -1 ||
+        getrlimit(RLIMIT_NOFILE, &saved) == -1) {
+        check(0, "a listener for the accept_client tests");
+        return;
+    }
+    snprintf(port, sizeof port, "%u", ntohs(((struct sockaddr_in *)&peer)->sin_port));
+    c1 = tcp_connect("127.0.0.1", port);
+    c2 = tcp_connect("127.0.0.1", port);
+    do                                           /* also opens the reserve */
+        a1 = accept_client(listener, &peer, &len);
+    while (a1 == -1 && errno == EINTR);
+    check(a1 != -1 && strncmp(format_addr((struct sockaddr *)&peer, len, addr),
+                              "127.0.0.1:", 10) == 0,
+          "accept_client accepts and reports the client's address");
+
+    highest = dup(0);                            /* the next free descriptor */
+    close(highest);
+    tight = saved;
+    tight.rlim_cur = (rlim_t)highest;
+    setrlimit(RLIMIT_NOFILE, &tight);
+    do
+        a2 = accept_client(listener, &peer, &len);
+    while (a2 == -1 && errno == EINTR);
+    check(a2 == -1 && errno == EMFILE, "out of descriptors, accept_client fails with EMFILE");
+    check(read_full(c2, &byte, 1) == 0, "...and the refused client sees end of file, not a hang");
+    setrlimit(RLIMIT_NOFILE, &saved);
+    close(c1);
+    close(c2);
+    close(a1);
+    close(listener);
+}
+
 int main(int argc, char *argv[])
 {
     (void)argc;
@@ -122,6 +165,7 @@ int main(int argc, char *argv[])
     test_format_addr();
     test_errno_name();
     test_full_io();
+    test_accept_client();
     printf("1..%d\n", checks);
     return failures == 0 ? 0 : 1;
 }

@@ -1,0 +1,44 @@
+/*
+ * accept.c - accept() for servers that hold many connections at once.
+ *
+ * When a process runs out of descriptors, accept() fails with EMFILE but
+ * leaves the connection in the queue, so the listening socket stays
+ * readable and a loop that just retries spins at full speed, forever.
+ * The cure is to keep one descriptor in reserve: on EMFILE, free it, accept
+ * the waiting client, close that connection at once (the client sees an
+ * orderly end of file instead of hanging), and take the reserve back.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+static int spare_fd = -1;
+
+int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len)
+{
+    int fd;
+
+    if (spare_fd == -1)
+        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    *peer_len = sizeof *peer;
+    fd = accept(listen_fd, (struct sockaddr *)peer, peer_len);
+    if (fd != -1 || (errno != EMFILE && errno != ENFILE))
+        return fd;
+
+    warn_errno("accept: refusing a client");
+    if (spare_fd != -1) {
+        close(spare_fd);
+        do
+            fd = accept(listen_fd, NULL, NULL);
+        while (fd == -1 && errno == EINTR);
+        if (fd != -1)
+            close(fd);
+        spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    }
+    errno = EMFILE;
+    return -1;
+}
