@@ -128,3 +128,63 @@ clean:
 
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- Exercises: make grade ----------------------------------------------
+#
+#   make grade                          list the exercises
+#   make grade EX=02-upper              build your exercises/02-upper/*.c and
+#                                       run that exercise's tests on them
+#   make grade EX=02-upper SOLUTION=1   the same for the reference solution
+#   make exercises                      build every starter and solution
+#
+# VARIANT=asan grades a sanitizer build: memory errors and leaks then fail
+# the grade too. Every exercises/NN-name/*.c is one program built into
+# build/VARIANT/exercises/NN-name/, and every exercises/NN-name/solution/*.c
+# into build/VARIANT/exercises/NN-name/solution/, with the lessons' flags and
+# common/. An exercise is just its folder: nothing here names one.
+
+EX_DIRS  := $(patsubst %/test.bats,%,$(sort $(wildcard exercises/[0-9][0-9]-*/test.bats)))
+EX_NAMES := $(notdir $(EX_DIRS))
+EX_BIN   := build/$(VARIANT)/exercises
+
+ex_starters  = $(patsubst exercises/%.c,$(EX_BIN)/%,$(wildcard exercises/$(1)/*.c))
+ex_solutions = $(patsubst exercises/%.c,$(EX_BIN)/%,$(wildcard exercises/$(1)/solution/*.c))
+
+$(EX_BIN)/%: $(OBJDIR)/exercises/%.o $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: exercises grade
+exercises: $(foreach e,$(EX_NAMES),$(call ex_starters,$(e)) $(call ex_solutions,$(e)))
+
+# "EX=exercises/02-upper/" (tab completion) names the same exercise.
+EX_NAME  := $(notdir $(patsubst %/,%,$(EX)))
+EX_WHICH := $(if $(SOLUTION),solution,your version)
+EX_PROGS  = $(if $(SOLUTION),$(call ex_solutions,$(EX_NAME)),$(call ex_starters,$(EX_NAME)))
+
+grade:
+ifeq ($(EX_NAME),)
+	@echo "Exercises (the task is in exercises/NAME/README.md):"
+	@$(foreach d,$(EX_DIRS),printf '  %-12s %s\n' '$(notdir $(d))' "$$(sed -n '1s/^# *//p' $(d)/README.md)";)
+	@echo "Grade one:  make grade EX=NAME     the reference solution:  make grade EX=NAME SOLUTION=1"
+else ifeq ($(filter $(EX_NAME),$(EX_NAMES)),)
+	@echo "make grade: no exercise '$(EX_NAME)'. There are: $(EX_NAMES)" >&2; exit 2
+else
+	$(need_bats)
+	@$(MAKE) -s --no-print-directory all test-tools
+	@echo "== building $(EX_WHICH) of $(EX_NAME)"
+	@$(MAKE) --no-print-directory $(EX_PROGS) || { \
+	  echo; \
+	  echo "make grade: $(EX_WHICH) of $(EX_NAME) does not compile. The compiler's"; \
+	  echo "messages are above: fix the first one, then run make grade EX=$(EX_NAME) again."; \
+	  exit 1; } >&2
+	@echo "== grading $(EX_WHICH) of $(EX_NAME)"
+	@SOCKLAB_BIN=$(BINDIR) SOCKLAB_VARIANT=$(VARIANT) \
+	  SOCKLAB_EXERCISE_BIN=$(EX_BIN)/$(EX_NAME)$(if $(SOLUTION),/solution) \
+	  $(BATS) --pretty exercises/$(EX_NAME)/test.bats || { \
+	  echo; \
+	  echo "Not there yet: each check marked ✗ says what it expected and what came back."; \
+	  echo "The task and hints: exercises/$(EX_NAME)/README.md"; \
+	  exit 1; }
+	@echo "All checks pass.$(if $(SOLUTION),, Well done: now compare with exercises/$(EX_NAME)/solution/.)"
+endif

@@ -1,0 +1,93 @@
+/*
+ * Exercise 02-time: an echo server that puts the time before every line.
+ *
+ *     usage: server PORT [ADDRESS]
+ *
+ * This is lesson 02's echo server, unchanged: it compiles and runs, and
+ * echoes every byte as it came. The task (README.md in this folder) is to
+ * put the local time in brackets before every line it sends back. Grade it:
+ *
+ *     make grade EX=02-time
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static const char usage[] = "PORT [ADDRESS]";
+
+/*
+ * Echoes until the client closes. Whatever goes wrong ends this client's
+ * session only: the caller goes back to accept() for the next one.
+ */
+static void echo(int fd, const char *peer)
+{
+    char buf[4096];
+
+    for (;;) {
+        /* Whatever has arrived, up to a buffer: not a line, not a message. */
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        if (n == 0)
+            return;                 /* end of file: the client closed */
+        if (n == -1) {
+            if (errno == EINTR && !stop_requested)
+                continue;
+            if (errno != EINTR)
+                warn_errno("read %s", peer);   /* ECONNRESET: a reset */
+            return;
+        }
+
+        /*
+         * TODO: before each line goes back, write the local time in brackets
+         * and a space: "[Thu Feb  2 15:52:21 2012] ". A line may arrive over
+         * several reads, and one read may hold several lines.
+         */
+
+        if (write_all(fd, buf, (size_t)n) == -1) {
+            if (errno != EINTR)
+                warn_errno("write %s", peer);  /* EPIPE: the client left */
+            return;
+        }
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    const char *port, *host;
+    char addr[ADDR_STRLEN];
+    int listen_fd;
+
+    set_progname(argv[0]);
+    server_args(argc, argv, usage, &port, &host);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    catch_stop_signals();
+
+    listen_fd = tcp_listen(host, port, SOMAXCONN);
+    if (listen_fd == -1)
+        return 1;
+    printf("listening on %s\n", local_addr(listen_fd, addr));
+
+    while (!stop_requested) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof peer;
+        int conn_fd = accept(listen_fd, (struct sockaddr *)&peer, &peer_len);
+
+        if (conn_fd == -1) {
+            if (errno != EINTR)
+                warn_errno("accept");
+            continue;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, addr);
+        printf("%s connected\n", addr);
+        echo(conn_fd, addr);
+        close(conn_fd);
+        printf("%s disconnected\n", addr);
+    }
+
+    close(listen_fd);
+    return 0;
+}
