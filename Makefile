@@ -4,6 +4,7 @@
 #   make lesson02        build one lesson
 #   make test            run the bats suite against that build
 #   make check           run the suite against sanitizer builds
+#   make grade EX=NAME   grade your attempt at exercises/NAME (see the end)
 #   make clean           remove all build output
 #
 # Every lessons/NN-topic/*.c file is one program: lessons/02-echo/client.c
