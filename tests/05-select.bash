@@ -55,3 +55,42 @@ _queue_empty() {
 
 # log_count REGEX: how many lines of the server's log match.
 log_count() { grep -cE -- "$1" "$SERVER_LOG" || true; }
+
+# with_small_buffers SERVER COMMAND...: starts lesson SERVER (e.g.
+# lesson05/server), then runs COMMAND with every argument PORT replaced by
+# the server's port, both in a network namespace of their own whose TCP
+# buffers are 4 KiB: there a few kilobytes fill the kernel's buffers, which
+# on the host's loopback take megabytes. Sets status and output (COMMAND's,
+# then "server status N") and SMALL_LOG (the server's log). Needs root.
+with_small_buffers() {
+  unshare -n true 2>/dev/null || skip "unshare -n needs root"
+  SMALL_LOG=$BATS_TEST_TMPDIR/small.log
+  run timeout -s KILL "$DEADLINE" unshare -n bash -c "$_small_script" small \
+    "$BIN/$1" "$SMALL_LOG" "${@:2}"
+  no_sanitizer_report "$(cat "$SMALL_LOG")" "$1"
+}
+
+# shellcheck disable=SC2016  # expanded by the inner bash
+_small_script='
+set -e
+ip link set lo up
+sysctl -qw net.ipv4.tcp_rmem="4096 4096 4096" net.ipv4.tcp_wmem="4096 4096 4096"
+server=$1 log=$2
+shift 2
+"$server" 0 >"$log" 2>&1 3>&- 4>&- &
+pid=$!
+until grep -qs "^listening on" "$log"; do
+  kill -0 "$pid" || exit 1
+  sleep 0.02
+done
+port=$(sed -n "s/^listening on .*://p" "$log")
+args=()
+for a; do args+=("${a//PORT/$port}"); done
+set +e
+"${args[@]}"
+rc=$?
+kill -TERM "$pid"
+wait "$pid"
+echo "server status $?"
+exit "$rc"
+'

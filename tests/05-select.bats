@@ -108,6 +108,22 @@ echo_roundtrip() {
   exec 5>&-
 }
 
+@test "lesson05: small socket buffers: a half-closed client still gets its echo, all of it" {
+  # 30 kB through 4 KiB buffers: when the end of file arrives, much of the
+  # echo still waits in the server's own buffer, and must go out before it
+  # closes.
+  with_small_buffers lesson05/server "$TOOLS/peer" 127.0.0.1 PORT send:30000 shut recv:30000 drain
+  [[ $status -eq 0 ]]
+  [[ ${lines[-3]} == "received 30000" && ${lines[-2]} == "eof after 0" ]]
+  [[ ${lines[-1]} == "server status 0" ]]
+}
+
+@test "lesson05: small socket buffers: a client that never reads is dropped past 64 KiB" {
+  with_small_buffers lesson05/server "$TOOLS/peer" 127.0.0.1 PORT send:100000 hold
+  [[ $status -eq 1 && ${lines[-1]} == "server status 0" ]]
+  grep -qE '^server: dropping 127\.0\.0\.1:[0-9]+: more than 65536 bytes of echo unread$' "$SMALL_LOG"
+}
+
 @test "lesson05: 1100 clients: those below FD_SETSIZE are served, the rest refused cleanly, no abort" {
   start_server lesson05/server
   # Enough descriptors that FD_SETSIZE (1024), not the limit, is what runs out.
