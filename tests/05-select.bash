@@ -45,6 +45,7 @@ hold_conns() {
   wait_until "the report of sel-conns" grep -qs '^served ' "$out"
   report=$(grep '^served ' "$out")
   echo "sel-conns: $report"
+  # shellcheck disable=SC2034  # read by the calling test
   read -r _ SERVED _ REFUSED _ RESET _ SILENT <<<"$report"
 }
 
