@@ -1,0 +1,97 @@
+# 05-select.bash - helpers for lesson 05's tests (`load 05-select`).
+# shellcheck disable=SC2154  # SERVER_LOG and friends come from helpers.bash
+
+# client_addr N: the address of the Nth client in the server's log.
+client_addr() {
+  sed -n 's/ connected$//p' "$SERVER_LOG" | sed -n "${1}p"
+}
+
+# connect_fd FD: opens descriptor FD on the server (bash's /dev/tcp) and
+# waits until the server has logged the new client.
+connect_fd() {
+  local n
+  n=$(grep -c ' connected$' "$SERVER_LOG" || true)
+  eval "exec $1<>/dev/tcp/127.0.0.1/$SERVER_PORT"
+  wait_for_log ' connected$' $((n + 1))
+}
+
+# expect_line FD TEXT: the next line read from descriptor FD is TEXT.
+expect_line() {
+  local line
+  if ! IFS= read -r -t "$DEADLINE" line <&"$1"; then
+    echo "descriptor $1: no line within ${DEADLINE}s (expected '$2')" >&2
+    return 1
+  fi
+  [[ $line == "$2" ]] || { echo "descriptor $1: got '$line', expected '$2'" >&2; return 1; }
+}
+
+# hold_conns N: opens N connections at once with tests/tools/sel-conns,
+# waits until the server has taken every one of them from the listen queue
+# and logged it (connected or refused), then has the tool ping each one and
+# sets SERVED REFUSED RESET SILENT.
+hold_conns() {
+  local n=$1 out=$BATS_TEST_TMPDIR/conns.out report
+  start_background "$out" "$TOOLS/sel-conns" 127.0.0.1 "$SERVER_PORT" "$n"
+  local watchdog=$BACKGROUND_PID
+  wait_until "sel-conns to open $n connections" grep -qs '^waiting$' "$out" || {
+    cat "$out" >&2
+    return 1
+  }
+  wait_for_log ' connected$|refusing' "$n"
+  # accept_client() logs a refusal when accept() fails with EMFILE even if
+  # nobody was waiting, so the count alone may be reached early.
+  wait_until "an empty listen queue" _queue_empty "$SERVER_PORT"
+  kill -USR1 "$(pgrep -P "$watchdog")"
+  wait_until "the report of sel-conns" grep -qs '^served ' "$out"
+  report=$(grep '^served ' "$out")
+  echo "sel-conns: $report"
+  # shellcheck disable=SC2034  # read by the calling test
+  read -r _ SERVED _ REFUSED _ RESET _ SILENT <<<"$report"
+}
+
+# With -l, ss's second column is the number of connections waiting for accept().
+_queue_empty() {
+  ss -Hltn "( sport = :$1 )" | awk '$2 != 0 { busy = 1 } END { exit busy }'
+}
+
+# log_count REGEX: how many lines of the server's log match.
+log_count() { grep -cE -- "$1" "$SERVER_LOG" || true; }
+
+# with_small_buffers SERVER COMMAND...: starts lesson SERVER (e.g.
+# lesson05/server), then runs COMMAND with every argument PORT replaced by
+# the server's port, both in a network namespace of their own whose TCP
+# buffers are 4 KiB: there a few kilobytes fill the kernel's buffers, which
+# on the host's loopback take megabytes. Sets status and output (COMMAND's,
+# then "server status N") and SMALL_LOG (the server's log). Needs root.
+with_small_buffers() {
+  unshare -n true 2>/dev/null || skip "unshare -n needs root"
+  SMALL_LOG=$BATS_TEST_TMPDIR/small.log
+  run timeout -s KILL "$DEADLINE" unshare -n bash -c "$_small_script" small \
+    "$BIN/$1" "$SMALL_LOG" "${@:2}"
+  no_sanitizer_report "$(cat "$SMALL_LOG")" "$1"
+}
+
+# shellcheck disable=SC2016  # expanded by the inner bash
+_small_script='
+set -e
+ip link set lo up
+sysctl -qw net.ipv4.tcp_rmem="4096 4096 4096" net.ipv4.tcp_wmem="4096 4096 4096"
+server=$1 log=$2
+shift 2
+"$server" 0 >"$log" 2>&1 3>&- 4>&- &
+pid=$!
+until grep -qs "^listening on" "$log"; do
+  kill -0 "$pid" || exit 1
+  sleep 0.02
+done
+port=$(sed -n "s/^listening on .*://p" "$log")
+args=()
+for a; do args+=("${a//PORT/$port}"); done
+set +e
+"${args[@]}"
+rc=$?
+kill -TERM "$pid"
+wait "$pid"
+echo "server status $?"
+exit "$rc"
+'
