@@ -20,7 +20,7 @@ static int spare_fd = -1;
 
 int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len)
 {
-    int fd;
+    int fd, err;
 
     if (spare_fd == -1)
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -29,15 +29,20 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_
     if (fd != -1 || (errno != EMFILE && errno != ENFILE))
         return fd;
 
-    warn_errno("accept: refusing a client");
+    /* Linux reports EMFILE before it looks at the queue: maybe nobody waits. */
+    err = errno;
     if (spare_fd != -1) {
         close(spare_fd);
         do
             fd = accept(listen_fd, NULL, NULL);
         while (fd == -1 && errno == EINTR);
-        if (fd != -1)
+        if (fd != -1) {
             close(fd);
+            warn_err(err, "accept: refusing a client");
+        }
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    } else {
+        warn_err(err, "accept: no spare descriptor to refuse a client with");
     }
     errno = EMFILE;
     return -1;
