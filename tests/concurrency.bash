@@ -48,15 +48,21 @@ limit_for_room() {
 # process PID (its line is written when the process exits).
 accepts_in() { sed -n "s/^pid=$2 accept=\([0-9]*\) .*/\1/p" "$1"; }
 
-# unprivileged UID PROGRAM: a wrapper that runs $BIN/PROGRAM as user UID,
-# printed as a path relative to $BIN, for start_server. Resource limits
-# such as RLIMIT_NPROC (prlimit --nproc) do not bind root, but bind UID.
+# unprivileged UID NPROC PROGRAM: a wrapper that runs $BIN/PROGRAM as user
+# UID with at most NPROC processes and threads (RLIMIT_NPROC, which does not
+# bind root), printed as a path relative to $BIN, for start_server. Raise
+# the limit later with: as_user UID prlimit --pid PID --nproc="$(ulimit -Hu)":
 unprivileged() {
-  local uid=$1 prog=$2 wrapper=$BATS_TEST_TMPDIR/unprivileged.${2//\//.}
-  printf '#!/bin/sh\nexec setpriv --reuid=%s --regid=%s --clear-groups -- %q "$@"\n' \
-    "$uid" "$uid" "$BIN/$prog" >"$wrapper"
+  local uid=$1 nproc=$2 prog=$3 wrapper=$BATS_TEST_TMPDIR/unprivileged.${3//\//.}
+  printf '#!/bin/sh\nexec prlimit --nproc=%s: -- %s %q "$@"\n' \
+    "$nproc" "setpriv --reuid=$uid --regid=$uid --clear-groups --" "$BIN/$prog" >"$wrapper"
   chmod +x "$wrapper"
   realpath --relative-to="$BIN" "$wrapper"
+}
+
+as_user() {
+  local uid=$1; shift
+  setpriv --reuid="$uid" --regid="$uid" --clear-groups -- "$@"
 }
 
 # hold_connection: opens a connection to $SERVER_PORT in this shell, checks
