@@ -33,8 +33,6 @@ load concurrency
   [[ $(grep -c ' disconnected$' "$SERVER_LOG") -eq 20 ]]
 }
 
-_no_children() { (($(child_count "$1") == 0)); }
-
 @test "lesson03: each client has its own process; the parent keeps no connection, the children no listener" {
   start_server lesson03/server
   local fds children pid

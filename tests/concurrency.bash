@@ -23,6 +23,7 @@ five_at_once() {
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 thread_count() { find "/proc/$1/task" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 child_count() { pgrep -c -P "$1" || true; }
+_no_children() { (($(child_count "$1") == 0)); }
 # ps state of each child, one letter a line (Z: a zombie nobody reaped).
 zombie_count() { ps -o s= --ppid "$1" | grep -c '^Z' || true; }
 # VmRSS or VmSize of a process, in KiB.

@@ -35,6 +35,7 @@ setup_file() {
     "$TOOLS/conc-burst" 127.0.0.1 "$SERVER_PORT" 1 >/dev/null
     wait_for_log 'disconnected$'
     wait_until "$prog to wait in accept" _sleeping "$SERVER_PID"
+    wait_until "$prog's children to exit" _no_children "$SERVER_PID"
     before=$(resources "$SERVER_PID")
     run timeout -s KILL 60 "$TOOLS/conc-burst" 127.0.0.1 "$SERVER_PORT" 200 10
     [[ $status -eq 0 ]] || { echo "$prog: $output"; return 1; }
@@ -48,7 +49,10 @@ setup_file() {
   local prog rss1 vsz1 rss2 vsz2
   # glibc's malloc may add an arena (64 MiB of address space, reserved once)
   # whenever threads contend; one arena keeps that noise out of the figures.
-  SERVER_ENV=(MALLOC_ARENA_MAX=1)
+  # AddressSanitizer holds freed memory back (its quarantine) to catch use
+  # after free: that is growth by design, so it is turned off here.
+  SERVER_ENV=(MALLOC_ARENA_MAX=1
+              ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0:thread_local_quarantine_size_kb=0")
   for prog in "${CONCURRENT_SERVERS[@]}"; do
     start_server "$prog"
     # Warm up: the first connections allocate what is then reused.
@@ -219,7 +223,9 @@ _send_queue_full() {
     started=$EPOCHREALTIME
     stop_server TERM
     [[ $SERVER_STATUS -eq 0 ]] || { echo "$prog: status $SERVER_STATUS"; return 1; }
-    awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.0) }'
+    # As quickly as without clients (check_stop_signal): allow sanitizers more.
+    awk -v a="$started" -v b="$EPOCHREALTIME" -v max="$([[ $SOCKLAB_VARIANT == release ]] && echo 1 || echo 3)" \
+      'BEGIN { exit !(b - a < max) }' || { echo "$prog took more than a second"; return 1; }
     kill_background "$BACKGROUND_PID"
   done
 }
