@@ -3,7 +3,13 @@
 # shellcheck shell=bash disable=SC2154  # status, output, lines: set by bats' run
 
 # The echo servers that serve many clients at once; each test loops over them.
-CONCURRENT_SERVERS=(lesson03/server lesson04/server)
+# ThreadSanitizer is for threads; it also holds a signal handler back while
+# a call blocks, which leaves lesson 03 a zombie until the next client.
+if [[ $SOCKLAB_VARIANT == tsan ]]; then
+  CONCURRENT_SERVERS=(lesson04/server)
+else
+  CONCURRENT_SERVERS=(lesson03/server lesson04/server)
+fi
 if [[ -x $BIN/lesson05/server ]]; then CONCURRENT_SERVERS+=(lesson05/server); fi
 
 # five_at_once [SECONDS]: five clients connect to $SERVER_PORT, then each
