@@ -14,13 +14,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 static int spare_fd = -1;
 
 int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len)
 {
-    int fd, err;
+    struct pollfd listener = {.fd = listen_fd, .events = POLLIN};
+    int fd, err, flags;
 
     if (spare_fd == -1)
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -29,20 +31,38 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_
     if (fd != -1 || (errno != EMFILE && errno != ENFILE))
         return fd;
 
-    /* Linux reports EMFILE before it looks at the queue: maybe nobody waits. */
+    /*
+     * Linux fails before it looks at the queue, so nobody may be waiting.
+     * Wait for a client as accept() itself would have (not at all on a
+     * non-blocking socket; a stop signal interrupts the wait), then try
+     * again: a descriptor may have been freed meanwhile.
+     */
+    flags = fcntl(listen_fd, F_GETFL);
+    switch (poll(&listener, 1, flags != -1 && (flags & O_NONBLOCK) ? 0 : -1)) {
+    case -1:
+        return -1;                      /* EINTR: the caller checks for a stop */
+    case 0:
+        errno = EAGAIN;                 /* nobody is waiting */
+        return -1;
+    }
+    *peer_len = sizeof *peer;
+    fd = accept(listen_fd, (struct sockaddr *)peer, peer_len);
+    if (fd != -1 || (errno != EMFILE && errno != ENFILE))
+        return fd;
+
     err = errno;
-    if (spare_fd != -1) {
+    if (spare_fd == -1) {
+        warn_err(err, "accept: no spare descriptor to refuse a client with");
+    } else {
         close(spare_fd);
-        do
+        do                              /* one is waiting: this does not block */
             fd = accept(listen_fd, NULL, NULL);
-        while (fd == -1 && errno == EINTR);
+        while (fd == -1 && errno == EINTR && !stop_requested);
         if (fd != -1) {
             close(fd);
             warn_err(err, "accept: refusing a client");
         }
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    } else {
-        warn_err(err, "accept: no spare descriptor to refuse a client with");
     }
     errno = EMFILE;
     return -1;

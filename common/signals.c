@@ -18,7 +18,8 @@
 
 #include <string.h>
 
-volatile sig_atomic_t stop_requested = 0;
+atomic_int stop_requested = 0;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may set only a lock-free atomic");
 
 static void on_stop_signal(int sig)
 {

@@ -15,6 +15,7 @@
 #define SOCKLAB_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -90,9 +91,10 @@ int tcp_connect(const char *host, const char *port);
 /*
  * accept() for a server that holds many connections. On success: the new
  * descriptor, and the client's address in *peer. On EMFILE or ENFILE (out
- * of descriptors) it refuses the waiting client with a clean close, logs
- * that, and returns -1 with errno EMFILE: the caller just goes on. Any
- * other failure: -1 with errno from accept() (EINTR, ECONNABORTED, ...).
+ * of descriptors) it waits for a client as accept() would, refuses it with
+ * a clean close, logs that, and returns -1 with errno EMFILE: the caller
+ * just goes on. Any other failure: -1 with errno from accept() or the wait
+ * (EINTR, ECONNABORTED, EAGAIN on a non-blocking socket, ...).
  */
 int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len);
 
@@ -109,8 +111,13 @@ int write_all(int fd, const void *buf, size_t len);
 
 /* ---- signals.c --------------------------------------------------------- */
 
-/* Set to 1 by SIGINT or SIGTERM once catch_stop_signals() is in force. */
-extern volatile sig_atomic_t stop_requested;
+/*
+ * Set to 1 by SIGINT or SIGTERM once catch_stop_signals() is in force.
+ * A lock-free atomic rather than the classic volatile sig_atomic_t: the
+ * handler runs in one thread and lesson 04's threads read the flag in
+ * others, and C11 lets only an atomic be shared both ways.
+ */
+extern atomic_int stop_requested;
 
 /*
  * SIGINT and SIGTERM set stop_requested and interrupt a blocked call with
