@@ -19,14 +19,23 @@ ssize_t read_full(int fd, void *buf, size_t len)
     size_t got = 0;
 
     while (got < len) {
-        ssize_t n = read(fd, p + got, len - got);
+        ssize_t n;
 
+        /*
+         * A stop request ends the wait. Checked here, not only on EINTR: a
+         * signal that arrives once some bytes are in returns a short count,
+         * and the next read() would wait with the signal already spent.
+         */
+        if (stop_requested) {
+            errno = EINTR;
+            return -1;
+        }
+        n = read(fd, p + got, len - got);
         if (n == 0)
             break;                  /* end of file: the peer has closed */
         if (n == -1) {
-            /* A stop request ends the wait; any other signal does not. */
-            if (errno == EINTR && !stop_requested)
-                continue;
+            if (errno == EINTR)
+                continue;           /* any other signal: read on */
             return -1;
         }
         got += (size_t)n;
@@ -39,11 +48,16 @@ int write_all(int fd, const void *buf, size_t len)
     const char *p = buf;
 
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n;
 
+        /* So that a server asked to stop is not held up by a slow reader. */
+        if (stop_requested) {
+            errno = EINTR;
+            return -1;
+        }
+        n = write(fd, p, len);
         if (n == -1) {
-            /* So a server asked to stop is not held up by a slow reader. */
-            if (errno == EINTR && !stop_requested)
+            if (errno == EINTR)
                 continue;
             return -1;
         }
