@@ -60,12 +60,14 @@ static int parse_flags(int argc, char *argv[])
     int i;
 
     for (i = 1; i < argc && is_flag(argv[i]); i++) {
-        if (strcmp(argv[i], "--timeout") == 0)
-            timeout_ms = seconds_flag(argv[i], flag_value(argc, argv, &i, usage), usage);
-        else if (strcmp(argv[i], "--keepalive") == 0)
+        const char *f = argv[i];
+
+        if (strcmp(f, "--timeout") == 0)
+            timeout_ms = seconds_flag(f, flag_value(argc, argv, &i, usage), usage);
+        else if (strcmp(f, "--keepalive") == 0)
             parse_keepalive(flag_value(argc, argv, &i, usage));
         else
-            usage_error(usage, "unknown option '%s'", argv[i]);
+            usage_error(usage, "unknown option '%s'", f);
     }
     return i;
 }

@@ -113,14 +113,16 @@ int main(int argc, char *argv[])
         return 0;
     }
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--rcvbuf") == 0)
-            rcvbuf = bytes_flag(argv[i], flag_value(argc, argv, &i, usage), usage);
-        else if (strcmp(argv[i], "--sndbuf") == 0)
-            sndbuf = bytes_flag(argv[i], flag_value(argc, argv, &i, usage), usage);
-        else if (is_flag(argv[i]))
-            usage_error(usage, "unknown option '%s'", argv[i]);
+        const char *f = argv[i];
+
+        if (strcmp(f, "--rcvbuf") == 0)
+            rcvbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
+        else if (strcmp(f, "--sndbuf") == 0)
+            sndbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
+        else if (is_flag(f))
+            usage_error(usage, "unknown option '%s'", f);
         else
-            usage_error(usage, "unexpected argument '%s'", argv[i]);
+            usage_error(usage, "unexpected argument '%s'", f);
     }
 
     fd[0] = socket(AF_INET, SOCK_STREAM, 0);

@@ -3,11 +3,13 @@
  * arrived, how fast, and how the stream ended: end of file (the server
  * closed gracefully) or an error such as ECONNRESET (it aborted).
  *
- *     usage: sink [--rcvbuf BYTES] HOST PORT
+ *     usage: sink [--rcvbuf BYTES] [--delay SEC] HOST PORT
  *
  *   --rcvbuf BYTES   SO_RCVBUF, set before connect(): the receive window
  *                    is agreed in the handshake, so later is too late for
  *                    part of its effect
+ *   --delay SEC      wait SEC seconds before the first read: a slow reader,
+ *                    so that the server closes while data is still on its way
  *
  * It also prints SO_RCVBUF as read back after connect() and at the end: with
  * no --rcvbuf, the second is larger, because Linux grows the buffer of a
@@ -25,13 +27,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char usage[] = "[--rcvbuf BYTES] HOST PORT";
+static const char usage[] = "[--rcvbuf BYTES] [--delay SEC] HOST PORT";
 
-/* socket, SO_RCVBUF, connect: tcp_connect() with one call in the middle. */
-static int connect_with_rcvbuf(const char *host, const char *port, int rcvbuf)
+/*
+ * socket, SO_RCVBUF, connect: tcp_connect() with one call in the middle.
+ * The address connected to goes into addr (getpeername() would fail if
+ * the server had already reset the connection).
+ */
+static int connect_with_rcvbuf(const char *host, const char *port, int rcvbuf,
+                               char addr[ADDR_STRLEN])
 {
     struct addrinfo hints, *list, *ai;
-    char addr[ADDR_STRLEN];
     int fd = -1, rc;
 
     memset(&hints, 0, sizeof hints);
@@ -89,6 +95,7 @@ int main(int argc, char *argv[])
     unsigned long long total = 0;
     struct timespec start;
     double secs;
+    long delay_ms = 0;
     int fd, i, rcvbuf = -1, rcvbuf_start, eof = 0;
 
     set_progname(argv[0]);
@@ -97,19 +104,28 @@ int main(int argc, char *argv[])
         return 0;
     }
     for (i = 1; i < argc && is_flag(argv[i]); i++) {
-        if (strcmp(argv[i], "--rcvbuf") == 0)
-            rcvbuf = bytes_flag(argv[i], flag_value(argc, argv, &i, usage), usage);
+        const char *f = argv[i];
+
+        if (strcmp(f, "--rcvbuf") == 0)
+            rcvbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
+        else if (strcmp(f, "--delay") == 0)
+            delay_ms = seconds_flag(f, flag_value(argc, argv, &i, usage), usage);
         else
-            usage_error(usage, "unknown option '%s'", argv[i]);
+            usage_error(usage, "unknown option '%s'", f);
     }
     client_args(argc - i + 1, argv + i - 1, usage, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    fd = connect_with_rcvbuf(host, port, rcvbuf);
+    fd = connect_with_rcvbuf(host, port, rcvbuf, server);
     if (fd == -1)
         return 1;
-    peer_addr(fd, server);
     rcvbuf_start = rcvbuf_now(fd);
+    if (delay_ms > 0) {
+        struct timespec pause = {.tv_sec = delay_ms / 1000, .tv_nsec = delay_ms % 1000 * 1000000};
+
+        /* Meanwhile the kernel fills our receive buffer, and then stops. */
+        nanosleep(&pause, NULL);
+    }
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         ssize_t n = read(fd, buf, sizeof buf);
