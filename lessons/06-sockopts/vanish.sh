@@ -110,7 +110,7 @@ wait "$with"
 rc=$?
 took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 sed 's/^/near: /' "$work/with"
-echo "near: the keepalive client exited with status $rc after $took s (limit: $idle + $intvl * $count = $limit s)"
+echo "near: the keepalive client exited with status $rc after $took s (expected: about $idle + $intvl x $count = $limit s)"
 grep -q 'Connection timed out (ETIMEDOUT)' "$work/with" && ((rc == 1)) || status=1
 if kill -0 "$without" 2>/dev/null; then
   echo "near: the client without keepalive is still waiting, and would wait forever"
