@@ -353,6 +353,16 @@ serve_and_stop() {
   [[ -z $output ]]
 }
 
+@test "lesson06 sink: bad sizes, delays and flags exit 2 naming the value" {
+  run --separate-stderr "$BIN/lesson06/sink" --rcvbuf 1x 127.0.0.1 9
+  [[ $status -eq 2 && $stderr == *"invalid size '1x' for --rcvbuf"* ]]
+  run --separate-stderr "$BIN/lesson06/sink" --delay 0 127.0.0.1 9
+  [[ $status -eq 2 && $stderr == *"invalid time '0' for --delay"* ]]
+  run --separate-stderr "$BIN/lesson06/sink" --wait 1 127.0.0.1 9
+  [[ $status -eq 2 && $stderr == *"unknown option '--wait'"* ]]
+  [[ -z $output ]]
+}
+
 # ---- the conventions every program follows ----------------------------------
 
 @test "lesson06 server: usage and help" { check_usage lesson06/server; }

@@ -38,6 +38,7 @@ done
 near=sockopts-near-$$ far=sockopts-far-$$
 work=$(mktemp -d) || exit 1
 pids=()
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
   local p
   for p in ${pids[@]+"${pids[@]}"}; do kill -TERM "$p" 2>/dev/null; done
@@ -56,11 +57,14 @@ if ! ip netns add "$near" 2>"$work/err" || ! ip netns add "$far" 2>>"$work/err";
   exit 3
 fi
 # The veth pair is created with each end already in its namespace.
-ip link add veth-near netns "$near" type veth peer name veth-far netns "$far" &&
+if ! { ip link add veth-near netns "$near" type veth peer name veth-far netns "$far" &&
   ip -n "$near" addr add 10.66.0.1/24 dev veth-near &&
   ip -n "$far" addr add 10.66.0.2/24 dev veth-far &&
   ip -n "$near" link set veth-near up &&
-  ip -n "$far" link set veth-far up || { echo "vanish.sh: cannot set up the veth pair" >&2; exit 3; }
+  ip -n "$far" link set veth-far up; }; then
+  echo "vanish.sh: cannot set up the veth pair" >&2
+  exit 3
+fi
 
 echo "near 10.66.0.1 <-> far 10.66.0.2: two network namespaces joined by a veth pair"
 
@@ -111,7 +115,9 @@ rc=$?
 took=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 sed 's/^/near: /' "$work/with"
 echo "near: the keepalive client exited with status $rc after $took s (expected: about $idle + $intvl x $count = $limit s)"
-grep -q 'Connection timed out (ETIMEDOUT)' "$work/with" && ((rc == 1)) || status=1
+if ((rc != 1)) || ! grep -q 'Connection timed out (ETIMEDOUT)' "$work/with"; then
+  status=1
+fi
 if kill -0 "$without" 2>/dev/null; then
   echo "near: the client without keepalive is still waiting, and would wait forever"
 else
