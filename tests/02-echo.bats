@@ -81,9 +81,7 @@ echo_roundtrip() {
 
 # All sent, or stalled with a large unsent queue (Send-Q) in the server.
 _greedy_done() {
-  grep -qs '^holding$' "$BATS_TEST_TMPDIR/greedy.out" && return 0
-  # With a state filter, ss leaves out the state column: $2 is Send-Q.
-  ss -Htn state established "( sport = :$1 )" | awk '$2 > 100000 { found = 1 } END { exit !found }'
+  grep -qs '^holding$' "$BATS_TEST_TMPDIR/greedy.out" || _send_queue_full "$1"
 }
 
 @test "lesson02: a second client is not served until the first leaves" {
@@ -146,6 +144,24 @@ _greedy_done() {
   wait_until "the server to wait in read()" _sleeping "$SERVER_PID"
   stop_server TERM
   [[ $SERVER_STATUS -eq 0 ]]
+}
+
+@test "lesson02 server: SIGTERM stops it while it is blocked writing to a client that does not read" {
+  start_server lesson02/server
+  # 8 MiB is more than the socket buffers of both sides hold: the server's
+  # write() blocks, part-way through an echo.
+  start_background "$BATS_TEST_TMPDIR/greedy.out" \
+    "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:8388608 hold
+  wait_until "the server's writes to stall" _send_queue_full "$SERVER_PORT"
+  wait_until "the server to sleep in write()" _sleeping "$SERVER_PID"
+  stop_server TERM
+  [[ $SERVER_STATUS -eq 0 ]]
+}
+
+# The server has a large unsent queue (Send-Q) to its client. With a state
+# filter, ss leaves out the state column: $2 is Send-Q.
+_send_queue_full() {
+  ss -Htn state established "( sport = :$1 )" | awk '$2 > 100000 { found = 1 } END { exit !found }'
 }
 
 # The server holds a connection when it is stopped: it closes first, so the

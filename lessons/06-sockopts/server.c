@@ -128,12 +128,7 @@ static int listen_on(const char *host, const char *port)
     return fd;
 }
 
-/*
- * Pattern bytes to one client, then close: the data for sink.c. Not
- * write_all(): a signal that interrupts a blocked write() after some bytes
- * went makes it return a short count, not EINTR, so the stop request is
- * checked after every call.
- */
+/* Pattern bytes to one client, then close: the data for sink.c. */
 static void send_bulk(int fd, const char *peer)
 {
     char buf[65536];
@@ -141,17 +136,15 @@ static void send_bulk(int fd, const char *peer)
 
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = (char)('a' + i % 26);
-    while (left > 0 && !stop_requested) {
+    while (left > 0) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
-        ssize_t n = write(fd, buf, chunk);
 
-        if (n == -1 && errno == EINTR)
-            continue;           /* the loop condition decides */
-        if (n == -1) {
-            warn_errno("write %s", peer);       /* EPIPE, ECONNRESET */
+        if (write_all(fd, buf, chunk) == -1) {
+            if (errno != EINTR)
+                warn_errno("write %s", peer);   /* EPIPE, ECONNRESET */
             return;
         }
-        left -= (unsigned long long)n;
+        left -= chunk;
     }
 }
 
