@@ -192,6 +192,7 @@ join_c() {
 
 @test "commands that arrive one byte per read work all the same" {
   # The suite's fault-injection library makes every read return one byte.
+  # shellcheck disable=SC2034  # read by start_server
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1)
   chat
   send 6 "/nick alice" "hello"
