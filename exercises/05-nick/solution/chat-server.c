@@ -1,0 +1,464 @@
+/*
+ * Exercise 05-nick, reference solution: lesson 05's chat server with
+ * nicknames and two commands.
+ *
+ *     usage: chat-server PORT [ADDRESS]
+ *
+ * A line that starts with '/' is a command for the server, never a message:
+ *
+ *     /nick bob    you get "* you are now bob", the others
+ *                  "* 127.0.0.1:51234 is now bob"; from then on your lines
+ *                  reach them as "bob: hello"
+ *     /quit        you get "* bye" and the server closes the connection;
+ *                  the others get "* bob left"
+ *
+ * anything else starting with '/' is answered "* unknown command: ...".
+ * A nickname is 1 to 16 letters, digits, '-' or '_', and belongs to one
+ * client at a time. Those rules keep a name from passing for an address
+ * (no '.', ':' or '[') and from forging a line of its own ("bob: hi" as a
+ * name, or a newline). Everything the server itself says starts with "* ".
+ *
+ * Lines are cut as in lesson 05 (at most MAX_LINE - 1 characters), and a
+ * client's last line needs no newline: "/quit" then works too. The changes
+ * from lesson 05's chat-server.c: a nickname in each client's slot,
+ * name_of() wherever the address used to name a client, and handle_line()
+ * between take_lines() and say(), which passes commands to command().
+ * take_lines() stops at /quit: what a client sent after it is never
+ * delivered.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+static const char usage[] = "PORT [ADDRESS]";
+
+/* Messages a client may leave unread before it is dropped. */
+#define OUT_CAP (64 * 1024)
+/* The longest line, newline included, delivered in one piece. */
+#define MAX_LINE 1024
+/* The longest nickname: short enough to fit any line's prefix. */
+#define NICK_MAX 16
+
+struct client {
+    char addr[ADDR_STRLEN];
+    char nick[NICK_MAX + 1];    /* "" until the client chooses one */
+    int left;                   /* it sent EOF, or failed: no more messages */
+    int dead;                   /* to be closed at the end of this turn */
+    int cutting;                /* discarding the rest of an over-long line */
+    size_t in_len;              /* a line not finished yet: in[0..in_len) */
+    char in[MAX_LINE];
+    size_t out_start, out_end;  /* bytes not sent yet: out[out_start..out_end) */
+    char out[OUT_CAP];
+};
+
+/* One slot per descriptor select() can watch; NULL where no client is. */
+static struct client *clients[FD_SETSIZE];
+
+static int set_nonblocking(int fd)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags == -1)
+        return -1;
+    return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+/* Sends what the socket takes now; the rest waits for the next turn. */
+static void flush_client(int fd)
+{
+    struct client *c = clients[fd];
+
+    while (c->out_start < c->out_end) {
+        ssize_t n = write(fd, c->out + c->out_start, c->out_end - c->out_start);
+
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;             /* full: pselect() says when there is room */
+            warn_errno("write %s", c->addr);   /* EPIPE, ECONNRESET */
+            c->dead = 1;
+            return;
+        }
+        c->out_start += (size_t)n;
+    }
+    c->out_start = c->out_end = 0;
+    if (c->left)
+        c->dead = 1;                /* its last messages are out: close */
+}
+
+/* Appends a message to a client's output, or drops a client that is too
+ * far behind: one slow reader must not stall, or bloat, the server. */
+static void send_to(int fd, const char *msg, size_t len)
+{
+    struct client *c = clients[fd];
+
+    if (c->out_end + len > OUT_CAP) {
+        memmove(c->out, c->out + c->out_start, c->out_end - c->out_start);
+        c->out_end -= c->out_start;
+        c->out_start = 0;
+    }
+    if (c->out_end + len > OUT_CAP) {
+        warn_msg("dropping %s: more than %d bytes of messages unread",
+                 c->addr, OUT_CAP);
+        c->dead = 1;
+        return;
+    }
+    memcpy(c->out + c->out_end, msg, len);
+    c->out_end += len;
+    flush_client(fd);
+}
+
+/* Sends a message to every client still in the conversation but one. */
+static void broadcast(int from, const char *msg, size_t len)
+{
+    for (int fd = 0; fd < FD_SETSIZE; fd++) {
+        struct client *c = clients[fd];
+
+        if (c != NULL && fd != from && !c->left && !c->dead)
+            send_to(fd, msg, len);
+    }
+}
+
+/* The name the others know a client by: its nickname, or its address. */
+static const char *name_of(int fd)
+{
+    return clients[fd]->nick[0] != '\0' ? clients[fd]->nick : clients[fd]->addr;
+}
+
+/* A message from the server to one client only. */
+static void reply(int fd, const char *msg)
+{
+    send_to(fd, msg, strlen(msg));
+}
+
+static void announce(int fd, const char *what)
+{
+    char msg[ADDR_STRLEN + 16];
+    int n = snprintf(msg, sizeof msg, "* %s %s\n", name_of(fd), what);
+
+    broadcast(fd, msg, (size_t)n);
+}
+
+/* Delivers a line of fd's (without its newline) to the others as
+ * "NAME: line\n". */
+static void say(int fd, const char *line, size_t len)
+{
+    char msg[ADDR_STRLEN + 2 + MAX_LINE];
+    int prefix = snprintf(msg, sizeof msg, "%s: ", name_of(fd));
+    size_t n = (size_t)prefix;
+
+    /* memcpy, not %s: a line may hold NUL bytes, and they go through. */
+    memcpy(msg + n, line, len);
+    n += len;
+    msg[n++] = '\n';
+    broadcast(fd, msg, n);
+}
+
+/* Letters, digits, '-' and '_', spelt out: isalnum() would follow the
+ * locale, and strchr("...", ch) would accept a NUL byte, since it finds
+ * the string's terminator. */
+static int nick_char(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+}
+
+static int valid_nick(const char *name, size_t len)
+{
+    if (len == 0 || len > NICK_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!nick_char((unsigned char)name[i]))
+            return 0;
+    return 1;
+}
+
+/* /nick NAME: the new name goes to its owner and to the others. */
+static void set_nick(int fd, const char *name, size_t len)
+{
+    struct client *c = clients[fd];
+    char nick[NICK_MAX + 1], msg[ADDR_STRLEN + NICK_MAX + 16];
+
+    if (!valid_nick(name, len)) {
+        reply(fd, "* invalid nickname: use 1 to 16 letters, digits, - or _\n");
+        return;
+    }
+    memcpy(nick, name, len);
+    nick[len] = '\0';
+    for (int other = 0; other < FD_SETSIZE; other++) {
+        if (other != fd && clients[other] != NULL &&
+            strcmp(clients[other]->nick, nick) == 0) {
+            snprintf(msg, sizeof msg, "* nickname %s is taken\n", nick);
+            reply(fd, msg);
+            return;
+        }
+    }
+    if (strcmp(c->nick, nick) != 0) {  /* taking one's own name changes nothing */
+        snprintf(msg, sizeof msg, "* %s is now %s\n", name_of(fd), nick);
+        broadcast(fd, msg, strlen(msg));
+        memcpy(c->nick, nick, sizeof nick);
+    }
+    snprintf(msg, sizeof msg, "* you are now %s\n", nick);
+    reply(fd, msg);
+}
+
+/* The client is gone from the conversation: the others are told. */
+static void leave(int fd)
+{
+    clients[fd]->left = 1;
+    announce(fd, "left");
+}
+
+/* /quit: the others are told at once, the client once its output is out.
+ * Leaving first matters: flush_client() closes a client that has left as
+ * soon as its buffer is empty, and reply() flushes. */
+static void quit(int fd)
+{
+    leave(fd);
+    reply(fd, "* bye\n");
+}
+
+/* A line that starts with '/': the command is its first word. */
+static void command(int fd, const char *line, size_t len)
+{
+    const char *space = memchr(line, ' ', len);
+    const char *arg = space != NULL ? space + 1 : line + len;
+    size_t word = space != NULL ? (size_t)(space - line) : len;
+
+    /* The whole word must match: "/quitter" is not "/quit". */
+    if (word == 5 && memcmp(line, "/nick", 5) == 0)
+        set_nick(fd, arg, (size_t)(line + len - arg));
+    else if (word == 5 && memcmp(line, "/quit", 5) == 0)
+        quit(fd);
+    else
+        reply(fd, "* unknown command: the commands are /nick NAME and /quit\n");
+}
+
+/* One line from fd, its newline (if any) included: a command or a message. */
+static void handle_line(int fd, const char *line, size_t len)
+{
+    if (len > 0 && line[len - 1] == '\n')
+        len--;
+    if (len > 0 && line[0] == '/')
+        command(fd, line, len);
+    else
+        say(fd, line, len);
+}
+
+/* Delivers every complete line in the input buffer and keeps the rest. */
+static void take_lines(int fd)
+{
+    struct client *c = clients[fd];
+    size_t start = 0;
+    char *nl;
+
+    /* After /quit (or a failed reply) nothing more of this client's counts. */
+    while (!c->left && !c->dead &&
+           (nl = memchr(c->in + start, '\n', c->in_len - start)) != NULL) {
+        size_t end = (size_t)(nl - c->in) + 1;
+
+        if (!c->cutting)
+            handle_line(fd, c->in + start, end - start);
+        c->cutting = 0;
+        start = end;
+    }
+    if (c->left || c->dead) {
+        c->in_len = 0;
+        return;
+    }
+    memmove(c->in, c->in + start, c->in_len - start);
+    c->in_len -= start;
+    if (c->in_len == MAX_LINE) {    /* full, and no newline: cut the line */
+        if (!c->cutting)
+            handle_line(fd, c->in, MAX_LINE - 1);
+        c->cutting = 1;
+        c->in_len = 0;
+    }
+}
+
+/* One read() per turn, so that a fast client cannot starve the others. */
+static void read_client(int fd)
+{
+    struct client *c = clients[fd];
+    ssize_t n;
+
+    do
+        n = read(fd, c->in + c->in_len, MAX_LINE - c->in_len);
+    while (n == -1 && errno == EINTR);
+    if (n == -1) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        warn_errno("read %s", c->addr);        /* ECONNRESET: a reset */
+        c->dead = 1;
+        return;
+    }
+    if (n == 0) {
+        /* It has said all it will: its last words, then goodbye. Messages
+         * already queued for it still go out before we close. */
+        if (c->in_len > 0 && !c->cutting)
+            handle_line(fd, c->in, c->in_len);
+        if (!c->left && !c->dead) {     /* its last words may be "/quit" */
+            leave(fd);
+            flush_client(fd);
+        }
+        return;
+    }
+    c->in_len += (size_t)n;
+    take_lines(fd);
+}
+
+/*
+ * Closes the clients marked dead. Telling the others that one has left can
+ * overflow another slow reader and mark it dead in turn, so this goes on
+ * until a pass finds none.
+ */
+static void reap_clients(void)
+{
+    int again = 1;
+
+    while (again) {
+        again = 0;
+        for (int fd = 0; fd < FD_SETSIZE; fd++) {
+            if (clients[fd] == NULL || !clients[fd]->dead)
+                continue;
+            if (!clients[fd]->left)
+                leave(fd);
+            printf("%s disconnected\n", clients[fd]->addr);
+            free(clients[fd]);
+            clients[fd] = NULL;
+            close(fd);
+            again = 1;
+        }
+    }
+}
+
+/* Accepts every client waiting in the listen queue. */
+static void accept_clients(int listen_fd)
+{
+    for (;;) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        char addr[ADDR_STRLEN];
+        struct client *c;
+        int fd = accept_client(listen_fd, &peer, &peer_len);
+
+        if (fd == -1) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EMFILE)
+                warn_errno("accept");
+            return;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, addr);
+        if (fd >= FD_SETSIZE) {
+            close(fd);
+            warn_msg("refusing %s: descriptor %d >= FD_SETSIZE (%d)",
+                     addr, fd, FD_SETSIZE);
+            continue;
+        }
+        if (set_nonblocking(fd) == -1 || (c = malloc(sizeof *c)) == NULL) {
+            warn_errno("refusing %s", addr);
+            close(fd);
+            continue;
+        }
+        memcpy(c->addr, addr, sizeof c->addr);
+        c->nick[0] = '\0';
+        c->left = c->dead = c->cutting = 0;
+        c->in_len = 0;
+        c->out_start = c->out_end = 0;
+        clients[fd] = c;
+        printf("%s connected\n", addr);
+        announce(fd, "joined");
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    const char *port, *host;
+    char addr[ADDR_STRLEN];
+    sigset_t stop_signals, wait_mask;
+    int listen_fd, status = 0;
+
+    set_progname(argv[0]);
+    server_args(argc, argv, usage, &port, &host);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    catch_stop_signals();
+
+    /* As in server.c: stop signals get through only inside pselect(). */
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    if (sigprocmask(SIG_BLOCK, &stop_signals, &wait_mask) == -1)
+        die_errno("sigprocmask");
+    sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGTERM);
+
+    listen_fd = tcp_listen(host, port, SOMAXCONN);
+    if (listen_fd == -1)
+        return 1;
+    if (set_nonblocking(listen_fd) == -1) {
+        warn_errno("fcntl O_NONBLOCK");
+        close(listen_fd);
+        return 1;
+    }
+    printf("listening on %s\n", local_addr(listen_fd, addr));
+
+    while (!stop_requested) {
+        fd_set readable, writable;
+        int max_fd = listen_fd;
+
+        FD_ZERO(&readable);
+        FD_ZERO(&writable);
+        FD_SET(listen_fd, &readable);
+        for (int fd = 0; fd < FD_SETSIZE; fd++) {
+            if (clients[fd] == NULL)
+                continue;
+            if (!clients[fd]->left)
+                FD_SET(fd, &readable);
+            if (clients[fd]->out_start < clients[fd]->out_end)
+                FD_SET(fd, &writable);
+            if (fd > max_fd)
+                max_fd = fd;
+        }
+
+        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL, &wait_mask) == -1) {
+            if (errno == EINTR)
+                continue;
+            warn_errno("pselect");
+            status = 1;
+            break;
+        }
+
+        if (FD_ISSET(listen_fd, &readable))
+            accept_clients(listen_fd);
+        for (int fd = 0; fd <= max_fd; fd++) {
+            if (clients[fd] == NULL || clients[fd]->dead)
+                continue;
+            if (FD_ISSET(fd, &readable))
+                read_client(fd);
+            if (!clients[fd]->dead && FD_ISSET(fd, &writable))
+                flush_client(fd);
+        }
+        reap_clients();
+    }
+
+    for (int fd = 0; fd < FD_SETSIZE; fd++) {
+        if (clients[fd] != NULL) {
+            printf("%s disconnected\n", clients[fd]->addr);
+            free(clients[fd]);
+            close(fd);
+        }
+    }
+    close(listen_fd);
+    return status;
+}
