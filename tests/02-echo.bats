@@ -1,18 +1,7 @@
 # Lesson 02: the iterative echo server and its client.
 load helpers
 
-setup_file() {
-  # One megabyte of random bytes, shared by the round-trip tests.
-  head -c 1048576 /dev/urandom >"$BATS_FILE_TMPDIR/random.bin"
-}
-
-# echo_roundtrip FILE [ADDRESS]: FILE through the client comes back intact.
-echo_roundtrip() {
-  local file=$1 host=${2:-127.0.0.1}
-  timeout -s KILL "$DEADLINE" "$BIN/lesson02/client" "$host" "$SERVER_PORT" \
-    <"$file" >"$BATS_TEST_TMPDIR/echoed.bin"
-  cmp "$file" "$BATS_TEST_TMPDIR/echoed.bin"
-}
+setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
 
 @test "lesson02: typed lines come back, and the client exits 0 at end of input" {
   start_server lesson02/server
@@ -81,7 +70,7 @@ echo_roundtrip() {
 
 # All sent, or stalled with a large unsent queue (Send-Q) in the server.
 _greedy_done() {
-  grep -qs '^holding$' "$BATS_TEST_TMPDIR/greedy.out" || _send_queue_full "$1"
+  grep -qs '^holding$' "$BATS_TEST_TMPDIR/greedy.out" || send_queue_full "$1"
 }
 
 @test "lesson02: a second client is not served until the first leaves" {
@@ -152,16 +141,10 @@ _greedy_done() {
   # write() blocks, part-way through an echo.
   start_background "$BATS_TEST_TMPDIR/greedy.out" \
     "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:8388608 hold
-  wait_until "the server's writes to stall" _send_queue_full "$SERVER_PORT"
+  wait_until "the server's writes to stall" send_queue_full "$SERVER_PORT"
   wait_until "the server to sleep in write()" _sleeping "$SERVER_PID"
   stop_server TERM
   [[ $SERVER_STATUS -eq 0 ]]
-}
-
-# The server has a large unsent queue (Send-Q) to its client. With a state
-# filter, ss leaves out the state column: $2 is Send-Q.
-_send_queue_full() {
-  ss -Htn state established "( sport = :$1 )" | awk '$2 > 100000 { found = 1 } END { exit !found }'
 }
 
 # The server holds a connection when it is stopped: it closes first, so the

@@ -2,9 +2,7 @@
 load helpers
 load 05-select
 
-setup_file() {
-  head -c 1048576 /dev/urandom >"$BATS_FILE_TMPDIR/random.bin"
-}
+setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
 
 # chat_client_from_fifo OUT: starts the chat client in the background with
 # its standard input on a FIFO, which the test then writes through

@@ -2,17 +2,7 @@
 load helpers
 load 05-select
 
-setup_file() {
-  head -c 1048576 /dev/urandom >"$BATS_FILE_TMPDIR/random.bin"
-}
-
-# echo_roundtrip FILE [CLIENT]: FILE through the client comes back intact.
-echo_roundtrip() {
-  local file=$1 client=${2:-lesson05/client}
-  timeout -s KILL "$DEADLINE" "$BIN/$client" 127.0.0.1 "$SERVER_PORT" \
-    <"$file" >"$BATS_TEST_TMPDIR/echoed.bin"
-  cmp "$file" "$BATS_TEST_TMPDIR/echoed.bin"
-}
+setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
 
 @test "lesson05: typed lines come back, and the client exits 0 at end of input" {
   start_server lesson05/server
@@ -31,7 +21,7 @@ echo_roundtrip() {
 
 @test "lesson05: 1 MiB of random bytes round-trips exactly" {
   start_server lesson05/server
-  echo_roundtrip "$BATS_FILE_TMPDIR/random.bin"
+  echo_roundtrip "$BATS_FILE_TMPDIR/random.bin" lesson05/client
 }
 
 @test "lesson05: 1 MiB round-trips under injected faults (1-byte transfers, EINTR)" {
@@ -40,7 +30,7 @@ echo_roundtrip() {
   start_server lesson05/server
   LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_MAXIO=3 SOCKLAB_FAULT_EINTR=5 \
     SOCKLAB_FAULT_LOG=$BATS_TEST_TMPDIR/faults.log \
-    DEADLINE=60 echo_roundtrip "$BATS_FILE_TMPDIR/random.bin"
+    DEADLINE=60 echo_roundtrip "$BATS_FILE_TMPDIR/random.bin" lesson05/client
   stop_server
   [[ $SERVER_STATUS -eq 0 ]]
   [[ $(grep -c 'eintr=[1-9]' "$BATS_TEST_TMPDIR/faults.log") -eq 2 ]]
@@ -89,7 +79,7 @@ echo_roundtrip() {
   [[ $status -eq 0 && ${lines[-2]} == "line half" && ${lines[-1]} == "eof after 0" ]]
   # While the greedy one still holds its connection, unread echo and all:
   kill -0 "$greedy"
-  echo_roundtrip "$BATS_FILE_TMPDIR/random.bin"
+  echo_roundtrip "$BATS_FILE_TMPDIR/random.bin" lesson05/client
   run "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" line:again readline
   [[ $status -eq 0 && ${lines[-1]} == "line again" ]]
   kill -0 "$SERVER_PID"

@@ -4,9 +4,7 @@
 load helpers
 load concurrency
 
-setup_file() {
-  head -c 1048576 /dev/urandom >"$BATS_FILE_TMPDIR/random.bin"
-}
+setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
 
 @test "concurrent servers: five clients connected at once are all served" {
   local prog
@@ -79,7 +77,7 @@ setup_file() {
     start_background "$BATS_TEST_TMPDIR/greedy.out" \
       "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:4194304 hold
     greedy=$BACKGROUND_PID
-    wait_until "the greedy client to stall the server's writes" _send_queue_full "$SERVER_PORT"
+    wait_until "the greedy client to stall the server's writes" send_queue_full "$SERVER_PORT" 1000000
     run timeout "$DEADLINE" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:100000 recv:1000 reset
     [[ $status -eq 0 && ${lines[-1]} == reset ]] || { echo "$prog reset: $output"; return 1; }
     # Half-close: the server reads end of file after our line, echoes it, closes.
@@ -92,11 +90,6 @@ setup_file() {
     exec {HELD_FD}>&-
     kill_background "$greedy"
   done
-}
-
-# The server has more than 1 MiB queued to a client that does not read.
-_send_queue_full() {
-  ss -Htn state established "( sport = :$1 )" | awk '$2 > 1000000 { found = 1 } END { exit !found }'
 }
 
 @test "concurrent servers: out of descriptors, extra clients get a clean close and the others are still served" {

@@ -202,6 +202,28 @@ socklab_teardown() {
 
 teardown() { socklab_teardown; }
 
+# ---- Echo servers (lessons 02 to 05 speak the same protocol) ----
+
+# random_mib FILE: one mebibyte of random bytes, for round trips.
+random_mib() { head -c 1048576 /dev/urandom >"$1"; }
+
+# echo_roundtrip FILE [CLIENT]: FILE sent through CLIENT (lesson 02's by
+# default) to $SERVER_PORT comes back byte for byte.
+echo_roundtrip() {
+  local file=$1 client=${2:-lesson02/client}
+  timeout -s KILL "$DEADLINE" "$BIN/$client" 127.0.0.1 "$SERVER_PORT" \
+    <"$file" >"$BATS_TEST_TMPDIR/echoed.bin"
+  cmp "$file" "$BATS_TEST_TMPDIR/echoed.bin"
+}
+
+# send_queue_full PORT [BYTES]: the server on PORT has more than BYTES
+# (default 100000) queued and unsent to a client: its writes are stalled.
+# With a state filter, ss leaves out the state column: $2 is Send-Q.
+send_queue_full() {
+  ss -Htn state established "( sport = :$1 )" |
+    awk -v min="${2:-100000}" '$2 > min { found = 1 } END { exit !found }'
+}
+
 # ---- Checks every server and client must pass (DEVELOPERS conventions) ----
 # Each lesson's test file calls these from one-line tests.
 
