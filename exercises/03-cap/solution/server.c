@@ -214,6 +214,7 @@ int main(int argc, char *argv[])
             turn_away(conn_fd, addr);
             continue;
         }
+        /* A whole line, and stdout is line-buffered: nothing left to copy. */
         printf("%s connected\n", addr);
 
         /*

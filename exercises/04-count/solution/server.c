@@ -10,10 +10,10 @@
  * Each client's thread takes its number from one counter that every thread
  * shares. "n = ++clients" on a plain variable is three steps (load, add,
  * store), and two threads that interleave them both store the same value:
- * two clients #7, and a number skipped for ever. atomic_fetch_add() does
- * the three steps as one, so no two threads can get the same value. A
- * mutex around "n = ++clients" would be as correct and costs a little
- * more; ThreadSanitizer accepts both, and reports the plain variable.
+ * two clients #7, and the count one short from then on. atomic_fetch_add()
+ * does the three steps as one, so no two threads get the same value. A
+ * mutex around "n = ++clients" would be as correct and cost a little more;
+ * ThreadSanitizer accepts both, and reports the plain variable.
  *
  * (Numbering in main(), which accepts one client at a time, and handing the
  * number over in struct client would need no sharing at all. That works
