@@ -1,0 +1,152 @@
+/*
+ * Exercise 03-cap: the fork-per-client echo server, with a limit on the
+ * number of clients it serves at once.
+ *
+ *     usage: server [-n MAX] PORT [ADDRESS]     (once the task is done)
+ *
+ * This is lesson 03's server, unchanged: it compiles and runs, and forks
+ * for every client who knocks. The task (README.md in this folder) is to
+ * count the children, serve at most MAX clients at once, and tell the
+ * next one "server busy, try again later". Grade your version with
+ *
+ *     make grade EX=03-cap
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* TODO: the option -n MAX in the usage, and a default for MAX. */
+static const char usage[] = "PORT [ADDRESS]";
+
+/*
+ * Echoes until the client closes. Whatever goes wrong ends this client's
+ * session only: the caller goes back to accept() for the next one.
+ */
+static void echo(int fd, const char *peer)
+{
+    char buf[4096];
+
+    for (;;) {
+        /* Whatever has arrived, up to a buffer: not a line, not a message. */
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        if (n == 0)
+            return;                 /* end of file: the client closed */
+        if (n == -1) {
+            if (errno == EINTR && !stop_requested)
+                continue;
+            if (errno != EINTR)
+                warn_errno("read %s", peer);   /* ECONNRESET: a reset */
+            return;
+        }
+        if (write_all(fd, buf, (size_t)n) == -1) {
+            if (errno != EINTR)
+                warn_errno("write %s", peer);  /* EPIPE: the client left */
+            return;
+        }
+    }
+}
+
+/*
+ * A child that has exited stays a zombie until its parent waits for it.
+ * Signals do not queue: one SIGCHLD may stand for several children, so
+ * reap until none is left. waitpid() may set errno, and the code this
+ * handler interrupted may be about to read errno: keep it.
+ */
+static void reap_children(int sig)
+{
+    int saved_errno = errno;
+
+    (void)sig;
+    /* TODO: each child reaped frees a slot for the next client. */
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        continue;
+    errno = saved_errno;
+}
+
+static void catch_sigchld(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    /*
+     * SA_RESTART: a child's exit is no reason to interrupt the parent, so
+     * accept() and writes to the log carry on. (SIGINT and SIGTERM, which
+     * must interrupt accept(), are installed without it.)
+     */
+    sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    sa.sa_handler = reap_children;
+    if (sigaction(SIGCHLD, &sa, NULL) == -1)
+        die_errno("sigaction SIGCHLD");
+}
+
+int main(int argc, char *argv[])
+{
+    const char *port, *host;
+    char addr[ADDR_STRLEN];
+    int listen_fd;
+
+    set_progname(argv[0]);
+    /* TODO: read -n MAX strictly (getopt), then PORT [ADDRESS] as before. */
+    server_args(argc, argv, usage, &port, &host);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    catch_stop_signals();
+    catch_sigchld();
+
+    listen_fd = tcp_listen(host, port, SOMAXCONN);
+    if (listen_fd == -1)
+        return 1;
+    printf("listening on %s\n", local_addr(listen_fd, addr));
+
+    while (!stop_requested) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        /* Many clients at once can exhaust descriptors: see common/accept.c. */
+        int conn_fd = accept_client(listen_fd, &peer, &peer_len);
+
+        if (conn_fd == -1) {
+            if (errno != EINTR && errno != EMFILE)
+                warn_errno("accept");
+            continue;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, addr);
+
+        /*
+         * TODO: with MAX children serving already, tell this client
+         * "server busy, try again later", close it, and go on.
+         */
+
+        /* A whole line, and stdout is line-buffered: nothing left to copy. */
+        printf("%s connected\n", addr);
+
+        /* TODO: count the child. */
+        switch (fork()) {
+        case -1:    /* EAGAIN: out of processes; turn this client away */
+            warn_errno("fork %s", addr);
+            close(conn_fd);
+            printf("%s disconnected\n", addr);
+            break;
+        case 0:     /* the child: serves this one client, then exits */
+            close(listen_fd);
+            echo(conn_fd, addr);
+            close(conn_fd);
+            printf("%s disconnected\n", addr);
+            exit(0);
+        default:    /* the parent: the child has the connection now */
+            close(conn_fd);
+            break;
+        }
+    }
+
+    close(listen_fd);
+    return 0;
+}

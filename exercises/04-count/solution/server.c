@@ -1,0 +1,203 @@
+/*
+ * Exercise 04-count, reference solution: the thread-per-client echo server
+ * tells each client its number.
+ *
+ *     usage: server PORT [ADDRESS]
+ *
+ * The first line a client reads is "you are client #7", counting from 1
+ * since the server started; then its lines come back as in lesson 04.
+ *
+ * Each client's thread takes its number from one counter that every thread
+ * shares. "n = ++clients" on a plain variable is three steps (load, add,
+ * store), and two threads that interleave them both store the same value:
+ * two clients #7, and the count one short from then on. atomic_fetch_add()
+ * does the three steps as one, so no two threads get the same value. A
+ * mutex around "n = ++clients" would be as correct and cost a little more;
+ * ThreadSanitizer accepts both, and reports the plain variable.
+ *
+ * (Numbering in main(), which accepts one client at a time, and handing the
+ * number over in struct client would need no sharing at all. That works
+ * too; the shared counter is what this exercise is about.)
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] = "PORT [ADDRESS]";
+
+/*
+ * Each thread's stack. The default is the stack limit (ulimit -s, 8 MiB on
+ * most Linux systems) of address space per thread; echo() needs a few KiB,
+ * and 64 KiB leaves room for libc and the sanitizers. Build with
+ * -DSTACK_SIZE=0 to keep the default and compare (docs/04-threads.md).
+ */
+#ifndef STACK_SIZE
+#define STACK_SIZE (64 * 1024)
+#endif
+
+/* How many clients have been numbered so far: the last number given. */
+static atomic_ulong clients = 0;
+
+/*
+ * What a thread needs to know about its client. Each thread gets its own
+ * copy on the heap: main() goes on to the next client at once, so nothing
+ * of main()'s may be shared with a thread (see "the &conn_fd race").
+ */
+struct client {
+    int fd;
+    char addr[ADDR_STRLEN];
+};
+
+/*
+ * Echoes until the client closes. Whatever goes wrong ends this client's
+ * session only: the caller goes back to accept() for the next one.
+ */
+static void echo(int fd, const char *peer)
+{
+    char buf[4096];
+
+    for (;;) {
+        /* Whatever has arrived, up to a buffer: not a line, not a message. */
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        if (n == 0)
+            return;                 /* end of file: the client closed */
+        if (n == -1) {
+            if (errno == EINTR && !stop_requested)
+                continue;
+            if (errno != EINTR)
+                warn_errno("read %s", peer);   /* ECONNRESET: a reset */
+            return;
+        }
+        if (write_all(fd, buf, (size_t)n) == -1) {
+            if (errno != EINTR)
+                warn_errno("write %s", peer);  /* EPIPE: the client left */
+            return;
+        }
+    }
+}
+
+/*
+ * "you are client #7\n": the client's number, in one write (a greeting in
+ * pieces could be held back by Nagle's algorithm). Returns write_all's 0 or
+ * -1, errno set.
+ */
+static int greet(int fd)
+{
+    /* The previous value, plus one: this client's number, nobody else's. */
+    unsigned long number = atomic_fetch_add(&clients, 1) + 1;
+    char line[64];
+    int len = snprintf(line, sizeof line, "you are client #%lu\n", number);
+
+    return write_all(fd, line, (size_t)len);
+}
+
+/* A client's thread: serves it, then frees what main() handed over. */
+static void *serve(void *arg)
+{
+    struct client *client = arg;
+
+    if (greet(client->fd) == -1)
+        warn_errno("write %s", client->addr);  /* EPIPE: the client left */
+    else
+        echo(client->fd, client->addr);
+    close(client->fd);
+    /* One printf is one line: stdio locks the stream for the whole call. */
+    printf("%s disconnected\n", client->addr);
+    free(client);
+    return NULL;
+}
+
+/* Detached (nobody joins these threads), with a small stack. */
+static void thread_attributes(pthread_attr_t *attr)
+{
+    int err = pthread_attr_init(attr);
+
+    if (err == 0)
+        err = pthread_attr_setdetachstate(attr, PTHREAD_CREATE_DETACHED);
+    if (err == 0 && STACK_SIZE > 0)
+        err = pthread_attr_setstacksize(attr, STACK_SIZE);
+    if (err != 0) {
+        warn_err(err, "pthread_attr");
+        exit(1);
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    const char *port, *host;
+    char addr[ADDR_STRLEN];
+    int listen_fd;
+    pthread_attr_t attr;
+    sigset_t stop_signals, old_mask;
+
+    set_progname(argv[0]);
+    server_args(argc, argv, usage, &port, &host);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    catch_stop_signals();
+    thread_attributes(&attr);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+
+    listen_fd = tcp_listen(host, port, SOMAXCONN);
+    if (listen_fd == -1)
+        return 1;
+    printf("listening on %s\n", local_addr(listen_fd, addr));
+
+    while (!stop_requested) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        struct client *client;
+        pthread_t thread;
+        int err;
+        /* Many clients at once can exhaust descriptors: see common/accept.c. */
+        int conn_fd = accept_client(listen_fd, &peer, &peer_len);
+
+        if (conn_fd == -1) {
+            if (errno != EINTR && errno != EMFILE)
+                warn_errno("accept");
+            continue;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, addr);
+        printf("%s connected\n", addr);
+
+        client = malloc(sizeof *client);
+        if (client == NULL) {
+            warn_errno("malloc %s", addr);
+            close(conn_fd);
+            printf("%s disconnected\n", addr);
+            continue;
+        }
+        client->fd = conn_fd;
+        memcpy(client->addr, addr, sizeof client->addr);
+        /*
+         * A stop signal goes to any one thread that does not block it. A new
+         * thread inherits the creator's mask, so block the stop signals just
+         * for pthread_create(): then only this thread, asleep in accept(),
+         * can receive them, and Ctrl-C always stops the server.
+         */
+        pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+        err = pthread_create(&thread, &attr, serve, client);
+        pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+        if (err != 0) {     /* EAGAIN: out of threads or memory */
+            warn_err(err, "pthread_create %s", addr);
+            close(conn_fd);
+            free(client);
+            printf("%s disconnected\n", addr);
+        }
+    }
+
+    pthread_attr_destroy(&attr);
+    close(listen_fd);
+    return 0;
+}
