@@ -38,11 +38,22 @@ expect_elapsed() {
   return 1
 }
 
+# expect_exit WHAT STATUS: expect_status for the last timed_client, with the
+# client's messages when it fails.
+expect_exit() {
+  expect_status "$1" "$2" && return 0
+  if [[ -n ${stderr-} ]]; then
+    printf '  its messages:\n'
+    shown "$stderr" | sed 's/^/    /'
+  fi
+  return 1
+}
+
 # expect_gave_up WHAT MESSAGE LOW HIGH: the client of the last timed_client
 # exited with status 1 between LOW and HIGH seconds, printed nothing, and
 # said MESSAGE.
 expect_gave_up() {
-  expect_status "$1" 1 &&
+  expect_exit "$1" 1 &&
     expect "what the client says" "$2" "$stderr" &&
     expect "what the client printed on standard output" "" "$output" &&
     expect_elapsed "how long it waited" "$3" "$4"
@@ -140,7 +151,7 @@ expect_usage_error() {
   with_lessons start_server lesson02/server
   # The pause is the point: the client waits for its input, not for the server.
   timed_client -r 0.5 127.0.0.1 "$SERVER_PORT" < <(echo one; sleep 1.2; echo two)
-  expect_status "the client with -r 0.5, whose input pauses for 1.2 s between two lines" 0 &&
+  expect_exit "the client with -r 0.5, whose input pauses for 1.2 s between two lines" 0 &&
     expect "what it printed" $'one\ntwo' "$output"
 }
 
@@ -161,10 +172,10 @@ expect_usage_error() {
 @test "the longest and shortest limits allowed work, and IPv6 too" {
   with_lessons start_server lesson02/server 0 ::1
   timed_client -c 86400 -r 86400 ::1 "$SERVER_PORT" <<<"a day"
-  expect_status "the client with -c 86400 -r 86400, against [::1]:$SERVER_PORT" 0 &&
+  expect_exit "the client with -c 86400 -r 86400, against [::1]:$SERVER_PORT" 0 &&
     expect "what it printed" "a day" "$output" || return 1
   timed_client -r 0.25 -c 0.25 ::1 "$SERVER_PORT" <<<"a quarter second"
-  expect_status "the client with -r 0.25 -c 0.25" 0 &&
+  expect_exit "the client with -r 0.25 -c 0.25" 0 &&
     expect "what it printed" "a quarter second" "$output"
 }
 
