@@ -231,12 +231,12 @@ BAD_PORTS=("abc" "70000" "65536" "-1" "" "9000x")
 
 # Bad ports exit 2, name the value and print the usage on stderr.
 check_server_bad_ports() {
-  local port
+  local port name=${1##*/}
   for port in "${BAD_PORTS[@]}"; do
     run --separate-stderr timeout 5 "$BIN/$1" "$port"
     [[ $status -eq 2 ]] || { echo "port '$port': status $status"; return 1; }
     [[ $stderr == *"invalid port '$port'"* ]] || { echo "port '$port': $stderr"; return 1; }
-    [[ $stderr == *"usage: server PORT [ADDRESS]"* || $stderr == *"usage: "* ]]
+    [[ $stderr == *"usage: $name "* ]] || { echo "port '$port': no usage line: $stderr"; return 1; }
     [[ -z $output ]]
   done
 }
@@ -252,7 +252,7 @@ check_client_bad_ports() {
 
 # No arguments: usage on stderr, status 2. -h and --help: usage on stdout, 0.
 check_usage() {
-  local name=${1##*/}
+  local name=${1##*/} flag
   run --separate-stderr timeout 5 "$BIN/$1" </dev/null
   [[ $status -eq 2 && $stderr == *"usage: $name "* && -z $output ]]
   for flag in -h --help; do
