@@ -98,18 +98,9 @@ int tcp_connect(const char *host, const char *port);
  */
 int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_len);
 
-/* ---- io.c -------------------------------------------------------------- */
+/* ---- io.c: see io.h ---------------------------------------------------- */
 
-/*
- * Reads until len bytes arrived or the peer closed. Returns the number read
- * (less than len only at end of file), or -1 with errno set. Interruptions
- * are retried, except once stop_requested is set: then -1 with EINTR.
- */
-ssize_t read_full(int fd, void *buf, size_t len);
-
-/* Writes all len bytes, however many calls it takes. 0, or -1 with errno
- * (EINTR once stop_requested is set, as for read_full). */
-int write_all(int fd, const void *buf, size_t len);
+#include "io.h"
 
 /* ---- signals.c --------------------------------------------------------- */
 

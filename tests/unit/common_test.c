@@ -103,14 +103,14 @@ static void test_full_io(void)
         check(0, "a loopback connection for the I/O tests");
         return;
     }
-    check(write_all(fds[0], out, sizeof out) == 0, "write_all sends 20000 bytes");
-    check(read_full(fds[1], in, sizeof out) == (ssize_t)sizeof out &&
+    check(write_all(fds[0], out, sizeof out, NULL) == 0, "write_all sends 20000 bytes");
+    check(read_full(fds[1], in, sizeof out, NULL) == (ssize_t)sizeof out &&
               memcmp(in, out, sizeof out) == 0,
           "read_full receives them all, unchanged");
-    check(write_all(fds[0], out, 10) == 0 && shutdown(fds[0], SHUT_WR) == 0,
+    check(write_all(fds[0], out, 10, NULL) == 0 && shutdown(fds[0], SHUT_WR) == 0,
           "write 10 bytes, then half-close");
-    check(read_full(fds[1], in, sizeof in) == 10, "read_full stops short at end of file");
-    check(read_full(fds[1], in, sizeof in) == 0, "read_full returns 0 after end of file");
+    check(read_full(fds[1], in, sizeof in, NULL) == 10, "read_full stops short at end of file");
+    check(read_full(fds[1], in, sizeof in, NULL) == 0, "read_full returns 0 after end of file");
     close(fds[0]);
     close(fds[1]);
 }
@@ -149,7 +149,7 @@ static void test_accept_client(void)
         a2 = accept_client(listener, &peer, &len);
     while (a2 == -1 && errno == EINTR);
     check(a2 == -1 && errno == EMFILE, "out of descriptors, accept_client fails with EMFILE");
-    check(read_full(c2, &byte, 1) == 0, "...and the refused client sees end of file, not a hang");
+    check(read_full(c2, &byte, 1, NULL) == 0, "...and the refused client sees end of file, not a hang");
     setrlimit(RLIMIT_NOFILE, &saved);
     close(c1);
     close(c2);
