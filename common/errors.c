@@ -45,12 +45,13 @@ const char *errno_name(int err)
         {ECONNABORTED, "ECONNABORTED"}, {ECONNREFUSED, "ECONNREFUSED"},
         {ECONNRESET, "ECONNRESET"},     {EHOSTUNREACH, "EHOSTUNREACH"},
         {EINPROGRESS, "EINPROGRESS"},   {EINTR, "EINTR"},
-        {EINVAL, "EINVAL"},             {EMFILE, "EMFILE"},
-        {ENETUNREACH, "ENETUNREACH"},   {ENFILE, "ENFILE"},
-        {ENOBUFS, "ENOBUFS"},           {ENOMEM, "ENOMEM"},
-        {ENOTCONN, "ENOTCONN"},         {ENOTSOCK, "ENOTSOCK"},
-        {EPERM, "EPERM"},               {EPIPE, "EPIPE"},
-        {EPROTO, "EPROTO"},             {ETIMEDOUT, "ETIMEDOUT"},
+        {EINVAL, "EINVAL"},             {EIO, "EIO"},
+        {EMFILE, "EMFILE"},             {ENETUNREACH, "ENETUNREACH"},
+        {ENFILE, "ENFILE"},             {ENOBUFS, "ENOBUFS"},
+        {ENOMEM, "ENOMEM"},             {ENOTCONN, "ENOTCONN"},
+        {ENOTSOCK, "ENOTSOCK"},         {EPERM, "EPERM"},
+        {EPIPE, "EPIPE"},               {EPROTO, "EPROTO"},
+        {ETIMEDOUT, "ETIMEDOUT"},
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
