@@ -8,7 +8,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "socklab.h"
+#include "net.h"
+#include "errors.h"
 
 #include <errno.h>
 #include <netdb.h>

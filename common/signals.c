@@ -14,7 +14,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "socklab.h"
+#include "signals.h"
+#include "errors.h"
 
 #include <string.h>
 

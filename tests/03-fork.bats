@@ -87,22 +87,6 @@ _exited() { [[ $(ps -o s= -p "$1") != [RSD] ]]; }
   [[ $status -eq 0 && $output == "served again" ]]
 }
 
-@test "lesson03: accept() out of descriptors refuses the waiting client cleanly and does not spin" {
-  # The parent never holds its clients' descriptors, so only a fault makes
-  # accept() fail with EMFILE here (concurrency.bats runs out for real).
-  SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_ACCEPT=EMFILE:2
-              SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")
-  start_server lesson03/server
-  run timeout "$DEADLINE" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" drain
-  [[ $status -eq 0 && ${lines[-1]} == "eof after 0" ]]
-  wait_for_log 'accept: refusing a client: Too many open files \(EMFILE\)'
-  run_client lesson03/client 127.0.0.1 "$SERVER_PORT" <<<"next"
-  [[ $status -eq 0 && $output == next ]]
-  stop_server
-  [[ $SERVER_STATUS -eq 0 ]]
-  (($(accepts_in "$BATS_TEST_TMPDIR/faults.log" "$SERVER_PID") < 10))
-}
-
 @test "lesson03 server: usage and help" { check_usage lesson03/server; }
 @test "lesson03 client: usage and help" { check_usage lesson03/client; }
 @test "lesson03 server: bad ports exit 2 naming the value" { check_server_bad_ports lesson03/server; }
