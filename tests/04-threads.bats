@@ -161,3 +161,14 @@ _thread_blocked_on_log() {
   awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.0) }' ||
     { echo "took more than a second to stop"; return 1; }
 }
+
+@test "lesson04: a stack size below the platform's minimum is raised to it (as 64 KiB is on ARM64)" {
+  # 4 KiB is below every platform's minimum (x86-64's is 16 KiB): the same
+  # situation as 64 KiB on ARM64, where the minimum is 128 KiB.
+  local server=$BATS_TEST_TMPDIR/server-4k
+  "${CC:-cc}" -std=c11 -O1 -pthread -I"$SOCKLAB_ROOT/common" -DSTACK_SIZE=4096 -o "$server" \
+    "$SOCKLAB_ROOT/lessons/04-threads/server.c" "$SOCKLAB_ROOT"/common/*.c
+  start_server "$(realpath --relative-to="$BIN" "$server")"
+  run_client lesson04/client 127.0.0.1 "$SERVER_PORT" <<<"small stack"
+  [[ $status -eq 0 && $output == "small stack" ]]
+}
