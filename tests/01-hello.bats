@@ -98,3 +98,16 @@ greet_once() { run_client lesson01/client 127.0.0.1 "$SERVER_PORT"; }
 }
 
 @test "docs/01-hello.md: every console transcript replays" { replay_chapter docs/01-hello.md; }
+
+@test "lesson01 client: Ctrl-C (SIGINT) kills it by the signal, status 130, as a shell loop needs" {
+  # Lesson 02's server never closes first: the greeting client waits.
+  start_server lesson02/server
+  local pid status=0
+  _bare "$BIN/lesson01/client" 127.0.0.1 "$SERVER_PORT" </dev/null >/dev/null 2>&1 &
+  pid=$!
+  wait_for_log 'connected$'
+  wait_until "the client to wait in read()" _sleeping "$pid"
+  kill -INT "$pid"
+  wait "$pid" || status=$?
+  [[ $status -eq 130 ]] || { echo "status $status"; return 1; }
+}
