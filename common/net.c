@@ -5,6 +5,9 @@
  * Names and literals of both families go through getaddrinfo(), which may
  * return several addresses ("localhost" is ::1 and 127.0.0.1): each one is
  * tried in turn, and the errors are printed only if none of them works.
+ *
+ * Needs errors.c (messages, the program's name): copy both, with net.h and
+ * errors.h.
  */
 #define _POSIX_C_SOURCE 200809L
 

@@ -11,6 +11,10 @@
  * One window remains: a signal that lands after the loop has checked the
  * flag but before it blocks in accept() is noticed only at the next
  * connection or the next signal. Lesson 05 closes that window with pselect().
+ *
+ * Needs errors.c, only to report a failed sigaction(). The flag is the
+ * caller's to pass on: read_full(..., &stop_requested) and the lessons'
+ * loops show where a stop is noticed.
  */
 #define _POSIX_C_SOURCE 200809L
 
