@@ -53,6 +53,21 @@ load concurrency
   [[ ${#lines[@]} -eq 5 && $output != *"pid=$SERVER_PID,"* ]]
 }
 
+@test "lesson03: a child holds its client's connection and nothing else of the parent's" {
+  start_server lesson03/server
+  hold_connection
+  local child fd targets=()
+  child=$(pgrep -P "$SERVER_PID")
+  [[ -n $child ]]
+  for fd in /proc/"$child"/fd/*; do
+    ((${fd##*/} > 2)) && targets+=("$(readlink "$fd")")
+  done
+  # No listener (closed), no spare descriptor, no log file: one socket.
+  [[ ${#targets[@]} -eq 1 && ${targets[0]} == socket:* ]] ||
+    { echo "child $child holds: ${targets[*]}"; return 1; }
+  exec {HELD_FD}>&-
+}
+
 @test "lesson03: SIGTERM stops the parent at once; a client still connected is served to the end" {
   start_server lesson03/server
   hold_connection
