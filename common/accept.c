@@ -117,7 +117,7 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_
     }
 
     /* Nobody can be refused: the clients wait in the queue meanwhile. */
-    log_limited(err, "no spare descriptor to refuse a client with");
+    log_limited(err, "no descriptor to refuse a client with");
     if (!nonblocking && poll(NULL, 0, ACCEPT_PAUSE_MS) == -1)
         return -1;                      /* EINTR: the caller checks for a stop */
     errno = EMFILE;

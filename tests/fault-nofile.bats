@@ -104,9 +104,9 @@ check_no_room() {
 
 @test "lesson04: with not even a spare descriptor, accept_client() pauses, logs once a second with a count, and still stops" {
   check_no_room lesson04/server
-  grep -q '^server: accept: no spare descriptor to refuse a client with: Too many open files (EMFILE)$' "$NO_ROOM_LOG"
+  grep -q '^server: accept: no descriptor to refuse a client with: Too many open files (EMFILE)$' "$NO_ROOM_LOG"
   # The second line counts what the first second held back.
-  grep -qE '^server: accept: no spare descriptor to refuse a client with: Too many open files \(EMFILE\); [1-9][0-9]* more like it held back$' "$NO_ROOM_LOG"
+  grep -qE '^server: accept: no descriptor to refuse a client with: Too many open files \(EMFILE\); [1-9][0-9]* more like it held back$' "$NO_ROOM_LOG"
 }
 
 @test "lesson04: with room for the spare only (limit 5), each client is refused cleanly at once" {
@@ -144,6 +144,6 @@ check_no_room() {
   local accepts
   accepts=$(accepts_in "$FAULTS" "$SERVER_PID")
   echo "$accepts accept calls, $lines log lines"
-  grep -q 'accept: no spare descriptor to refuse a client with: Too many open files in system (ENFILE)' "$SERVER_LOG"
+  grep -q 'accept: no descriptor to refuse a client with: Too many open files in system (ENFILE)' "$SERVER_LOG"
   ((lines <= 4)) && ((accepts <= 60))
 }
