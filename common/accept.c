@@ -35,19 +35,21 @@ static int spare_fd = -1;
 /*
  * A log line at most once a second: a server out of descriptors meets the
  * same failure at every turn, and a log that grows by a million lines is
- * one more problem. The next line says how many were held back.
+ * one more problem. The next line says how many were held back; so does a
+ * line of its own once a client is accepted again, so none goes uncounted.
  */
+static struct timespec last_logged;
+static int logged;
+static unsigned long held;
+
 static void log_limited(int err, const char *what)
 {
-    static struct timespec last;
-    static int logged;
-    static unsigned long held;
     struct timespec now;
     const char *name = errno_name(err);
 
     clock_gettime(CLOCK_MONOTONIC, &now);
-    if (logged && (now.tv_sec - last.tv_sec) * 1000L +
-                      (now.tv_nsec - last.tv_nsec) / 1000000L < 1000) {
+    if (logged && (now.tv_sec - last_logged.tv_sec) * 1000L +
+                      (now.tv_nsec - last_logged.tv_nsec) / 1000000L < 1000) {
         held++;
         return;
     }
@@ -56,9 +58,19 @@ static void log_limited(int err, const char *what)
                  strerror(err), name ? name : "?", held);
     else
         warn_err(err, "accept: %s", what);
-    last = now;
+    last_logged = now;
     logged = 1;
     held = 0;
+}
+
+/* Accepting again: what was held back, if anything, is told now. */
+static int accepted(int fd)
+{
+    if (held > 0) {
+        warn_msg("accept: %lu more like the last line held back", held);
+        held = 0;
+    }
+    return fd;
 }
 
 static int out_of_descriptors(void)
@@ -75,8 +87,10 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     *peer_len = sizeof *peer;
     fd = accept(listen_fd, (struct sockaddr *)peer, peer_len);
-    if (fd != -1 || !out_of_descriptors())
-        return fd;
+    if (fd != -1)
+        return accepted(fd);
+    if (!out_of_descriptors())
+        return -1;
 
     /*
      * Linux fails before it looks at the queue, so nobody may be waiting.
@@ -95,8 +109,10 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_
     }
     *peer_len = sizeof *peer;
     fd = accept(listen_fd, (struct sockaddr *)peer, peer_len);
-    if (fd != -1 || !out_of_descriptors())
-        return fd;
+    if (fd != -1)
+        return accepted(fd);
+    if (!out_of_descriptors())
+        return -1;
 
     err = errno;
     if (spare_fd != -1) {

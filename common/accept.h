@@ -27,7 +27,7 @@
  * signal cuts the wait short: EINTR), on a non-blocking one it returns
  * EMFILE at once and the caller pauses. Either way the caller never spins.
  * Its log line comes at most once a second, with a count of those held
- * back.
+ * back; the next client accepted logs the count of the rest.
  *
  * Any other failure: -1 with errno from accept() or the wait (EINTR,
  * ECONNABORTED, EAGAIN on a non-blocking socket, ...). Call it from one
