@@ -116,20 +116,25 @@ int accept_client(int listen_fd, struct sockaddr_storage *peer, socklen_t *peer_
 
     err = errno;
     if (spare_fd != -1) {
+        int refused_err;
+
         close(spare_fd);
         do                              /* one is waiting: this does not block */
             fd = accept(listen_fd, NULL, NULL);
         while (fd == -1 && errno == EINTR);
+        refused_err = errno;
         if (fd != -1)
             close(fd);
-        else
-            err = errno;
         spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (fd != -1) {
             log_limited(err, "refusing a client");
             errno = EMFILE;
             return -1;
         }
+        errno = refused_err;
+        if (!out_of_descriptors())
+            return -1;                  /* the client went; as accept() */
+        err = refused_err;              /* the system took the slot (ENFILE) */
     }
 
     /* Nobody can be refused: the clients wait in the queue meanwhile. */
