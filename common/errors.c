@@ -7,16 +7,19 @@
  *   server: bind 127.0.0.1:9000: Address already in use (EADDRINUSE)
  *
  * The symbolic name in brackets is what you search the man pages for.
+ *
+ * Needs no other file of common/: copy errors.c with errors.h.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "socklab.h"
+#include "errors.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *prog = "socklab";
 
@@ -45,12 +48,13 @@ const char *errno_name(int err)
         {ECONNABORTED, "ECONNABORTED"}, {ECONNREFUSED, "ECONNREFUSED"},
         {ECONNRESET, "ECONNRESET"},     {EHOSTUNREACH, "EHOSTUNREACH"},
         {EINPROGRESS, "EINPROGRESS"},   {EINTR, "EINTR"},
-        {EINVAL, "EINVAL"},             {EMFILE, "EMFILE"},
-        {ENETUNREACH, "ENETUNREACH"},   {ENFILE, "ENFILE"},
-        {ENOBUFS, "ENOBUFS"},           {ENOMEM, "ENOMEM"},
-        {ENOTCONN, "ENOTCONN"},         {ENOTSOCK, "ENOTSOCK"},
-        {EPERM, "EPERM"},               {EPIPE, "EPIPE"},
-        {EPROTO, "EPROTO"},             {ETIMEDOUT, "ETIMEDOUT"},
+        {EINVAL, "EINVAL"},             {EIO, "EIO"},
+        {EMFILE, "EMFILE"},             {ENETUNREACH, "ENETUNREACH"},
+        {ENFILE, "ENFILE"},             {ENOBUFS, "ENOBUFS"},
+        {ENOMEM, "ENOMEM"},             {ENOTCONN, "ENOTCONN"},
+        {ENOTSOCK, "ENOTSOCK"},         {EPERM, "EPERM"},
+        {EPIPE, "EPIPE"},               {EPROTO, "EPROTO"},
+        {ETIMEDOUT, "ETIMEDOUT"},
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -64,8 +68,14 @@ static void vreport(int err, const char *fmt, va_list ap)
 
 static void vreport(int err, const char *fmt, va_list ap)
 {
-    /* One buffer and one fputs, so that lines from two threads never mix. */
+    /*
+     * One buffer and one write(2), not stdio: lines from two threads never
+     * mix, and no thread waits for a stdio lock held by another thread
+     * that is stuck writing to a stderr nobody reads. A stop signal
+     * interrupts a write that is stuck itself, and the line is dropped.
+     */
     char line[512];
+    size_t len;
     int n = snprintf(line, sizeof line, "%s: ", prog);
 
     if (n > 0 && (size_t)n < sizeof line)
@@ -78,7 +88,12 @@ static void vreport(int err, const char *fmt, va_list ap)
         else
             snprintf(line + n, sizeof line - (size_t)n, ": %s", strerror(err));
     }
-    fprintf(stderr, "%s\n", line);
+    len = strlen(line);
+    if (len == sizeof line - 1)
+        len--;                          /* truncated: make room for the newline */
+    line[len++] = '\n';
+    if (write(STDERR_FILENO, line, len) == -1)
+        return;                         /* nowhere left to report it */
 }
 
 void warn_msg(const char *fmt, ...)

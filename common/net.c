@@ -5,13 +5,18 @@
  * Names and literals of both families go through getaddrinfo(), which may
  * return several addresses ("localhost" is ::1 and 127.0.0.1): each one is
  * tried in turn, and the errors are printed only if none of them works.
+ *
+ * Needs errors.c (messages, the program's name): copy both, with net.h and
+ * errors.h.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "socklab.h"
+#include "net.h"
+#include "errors.h"
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +212,32 @@ int tcp_listen(const char *host, const char *port, int backlog)
     return fd;
 }
 
+/*
+ * connect() that survives a signal. A signal does not stop the handshake
+ * that an interrupted connect() started: the kernel carries on with it, and
+ * calling connect() again would fail (EALREADY, or EISCONN once it is
+ * done). So wait until the socket is writable, which is when the handshake
+ * has ended, and ask SO_ERROR how it ended.
+ */
+static int connect_one(int fd, const struct addrinfo *ai)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    socklen_t len = sizeof(int);
+    int err;
+
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        return 0;
+    if (errno != EINTR)
+        return -1;
+    while (poll(&pfd, 1, -1) == -1)
+        if (errno != EINTR)
+            return -1;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+        return -1;
+    errno = err;
+    return err == 0 ? 0 : -1;
+}
+
 int tcp_connect(const char *host, const char *port)
 {
     struct addrinfo *list = resolve(host, port, 0);
@@ -221,7 +252,7 @@ int tcp_connect(const char *host, const char *port)
             note_failure(&failed, "socket", ai, errno);
             continue;
         }
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+        if (connect_one(fd, ai) == 0)
             break;
         note_failure(&failed, "connect", ai, errno);
         close(fd);

@@ -11,10 +11,15 @@
  * One window remains: a signal that lands after the loop has checked the
  * flag but before it blocks in accept() is noticed only at the next
  * connection or the next signal. Lesson 05 closes that window with pselect().
+ *
+ * Needs errors.c, only to report a failed sigaction(). The flag is the
+ * caller's to pass on: read_full(..., &stop_requested) and the lessons'
+ * loops show where a stop is noticed.
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "socklab.h"
+#include "signals.h"
+#include "errors.h"
 
 #include <string.h>
 

@@ -38,6 +38,45 @@ load helpers
   [[ $line == "Hello World!" ]]
 }
 
+# serve_bytes FILE: a one-shot server (perl, not ours) that sends FILE's
+# bytes to its first client and closes; sets SERVER_PORT.
+serve_bytes() {
+  local out=$BATS_TEST_TMPDIR/bytes.${#_background[@]}.port
+  start_background "$out" perl -MIO::Socket::INET -e '
+    my $l = IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1",
+                                  LocalPort => 0, ReuseAddr => 1) or die "listen: $!\n";
+    open(my $f, "<:raw", $ARGV[0]) or die "$ARGV[0]: $!\n";
+    my $data = do { local $/; <$f> };
+    $| = 1; print $l->sockport, "\n";
+    my $c = $l->accept or die "accept: $!\n";
+    print $c $data; close $c;' "$1"
+  wait_until "the byte server to listen" grep -qs '^[0-9]' "$out"
+  SERVER_PORT=$(head -n 1 "$out")
+}
+
+@test "lesson01 client: prints the bytes as received, a NUL and the newline included" {
+  printf 'abc\0def\n' >"$BATS_TEST_TMPDIR/sent"
+  serve_bytes "$BATS_TEST_TMPDIR/sent"
+  timeout "$DEADLINE" "$BIN/lesson01/client" 127.0.0.1 "$SERVER_PORT" >"$BATS_TEST_TMPDIR/got"
+  printf 'Message from server: abc\0def\n' >"$BATS_TEST_TMPDIR/want"
+  cmp "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "lesson01 client: a message of 255 or 256 bytes is printed whole, 257 bytes is too long" {
+  local n
+  for n in 255 256; do
+    head -c "$n" /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/sent"
+    serve_bytes "$BATS_TEST_TMPDIR/sent"
+    run_client lesson01/client 127.0.0.1 "$SERVER_PORT"
+    [[ $status -eq 0 && $output == "Message from server: $(cat "$BATS_TEST_TMPDIR/sent")" ]] ||
+      { echo "$n bytes: status $status: $output"; return 1; }
+  done
+  head -c 257 /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/sent"
+  serve_bytes "$BATS_TEST_TMPDIR/sent"
+  run_client lesson01/client 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 1 && $output == "client: read 127.0.0.1:$SERVER_PORT: message longer than 256 bytes" ]]
+}
+
 @test "lesson01 server: usage and help" { check_usage lesson01/server; }
 @test "lesson01 client: usage and help" { check_usage lesson01/client; }
 @test "lesson01 server: bad ports exit 2 naming the value" { check_server_bad_ports lesson01/server; }
@@ -59,3 +98,16 @@ greet_once() { run_client lesson01/client 127.0.0.1 "$SERVER_PORT"; }
 }
 
 @test "docs/01-hello.md: every console transcript replays" { replay_chapter docs/01-hello.md; }
+
+@test "lesson01 client: Ctrl-C (SIGINT) kills it by the signal, status 130, as a shell loop needs" {
+  # Lesson 02's server never closes first: the greeting client waits.
+  start_server lesson02/server
+  local pid status=0
+  _bare "$BIN/lesson01/client" 127.0.0.1 "$SERVER_PORT" </dev/null >/dev/null 2>&1 &
+  pid=$!
+  wait_for_log 'connected$'
+  wait_until "the client to wait in read()" _sleeping "$pid"
+  kill -INT "$pid"
+  wait "$pid" || status=$?
+  [[ $status -eq 130 ]] || { echo "status $status"; return 1; }
+}

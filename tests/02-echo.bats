@@ -160,3 +160,17 @@ hold_one() {
 }
 
 @test "docs/02-echo.md: every console transcript replays" { replay_chapter docs/02-echo.md; }
+
+# A client keeps SIGINT's default action: killed by it, status 128 + 2.
+@test "lesson02 client: Ctrl-C (SIGINT) kills it by the signal, status 130, as a shell loop needs" {
+  start_server lesson02/server
+  local fifo=$BATS_TEST_TMPDIR/in.fifo pid status=0
+  mkfifo "$fifo"
+  _bare "$BIN/lesson02/client" 127.0.0.1 "$SERVER_PORT" <>"$fifo" >/dev/null 2>&1 &
+  pid=$!
+  wait_for_log 'connected$'
+  wait_until "the client to wait for input" _sleeping "$pid"
+  kill -INT "$pid"
+  wait "$pid" || status=$?
+  [[ $status -eq 130 ]] || { echo "status $status"; return 1; }
+}

@@ -112,3 +112,65 @@ hold_one() {
   [[ $SOCKLAB_VARIANT != tsan ]] || skip "thread counts differ under ThreadSanitizer"
   replay_chapter docs/04-threads.md
 }
+
+# start_stalled_log PROGRAM: start_server, but with stdout and stderr on a
+# pipe of one page whose reader takes the "listening on" line and then
+# never reads again (a stalled `| less`, a log collector that hangs).
+start_stalled_log() {
+  local prog=$1 fifo=$BATS_TEST_TMPDIR/log.fifo
+  mkfifo "$fifo"
+  SERVER_LOG=$BATS_TEST_TMPDIR/stalled.log      # what the reader took
+  start_background "$SERVER_LOG" perl -e '
+    open(my $f, "<", $ARGV[0]) or die "$ARGV[0]: $!\n";
+    fcntl($f, 1031, 4096) or die "F_SETPIPE_SZ: $!\n";    # one page
+    $| = 1; print scalar <$f>; sleep 1000;' "$fifo"
+  _bare timeout -s KILL "$WATCHDOG" "$BIN/$prog" 0 >"$fifo" 2>&1 </dev/null &
+  _servers+=("$!")
+  wait_until "$prog to announce its port" grep -qs '^listening on ' "$SERVER_LOG"
+  SERVER_ADDR=$(sed -n 's/^listening on //p' "$SERVER_LOG")
+  SERVER_PORT=${SERVER_ADDR##*:}
+  SERVER_PID=$(pgrep -P "${_servers[-1]}" | head -n 1)
+}
+
+# Some thread of process $1 other than the main one, or ($2 = main) the
+# main thread, is asleep: writing to the full pipe, or waiting for a lock.
+_thread_blocked_on_log() {
+  local tid is_main
+  for tid in $(ls /proc/"$1"/task 2>/dev/null); do
+    is_main=$( ((tid == $1)) && echo main || echo worker)
+    [[ $is_main == "$2" ]] || continue
+    grep -qsE "${3:-pipe_write}" /proc/"$1"/task/"$tid"/wchan && return 0
+  done
+  return 1
+}
+
+@test "lesson04: with its log on a pipe nobody reads, SIGTERM still stops it with status 0 within a second" {
+  start_stalled_log lesson04/server
+  # 100 clients' "connected" lines fit in the page; their "disconnected"
+  # lines do not: when they all leave, a client's thread blocks writing
+  # the log. Then one more client makes the main thread log too.
+  start_background "$BATS_TEST_TMPDIR/hold.out" "$TOOLS/conc-hold" 127.0.0.1 "$SERVER_PORT" 100
+  wait_until "100 clients served" grep -qs '^holding$' "$BATS_TEST_TMPDIR/hold.out"
+  kill_background "$BACKGROUND_PID" TERM
+  wait_until "a client's thread to block on the log" _thread_blocked_on_log "$SERVER_PID" worker
+  start_background "$BATS_TEST_TMPDIR/last.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" hold
+  wait_until "the main thread to block on the log" _thread_blocked_on_log "$SERVER_PID" main 'pipe_write|futex'
+  local started=$EPOCHREALTIME max
+  stop_server TERM
+  [[ $SERVER_STATUS -eq 0 ]] || { echo "status $SERVER_STATUS"; return 1; }
+  # Sanitizers take longer to exit with a hundred threads to account for.
+  max=$([[ $SOCKLAB_VARIANT == release ]] && echo 1 || echo 3)
+  awk -v a="$started" -v b="$EPOCHREALTIME" -v max="$max" 'BEGIN { print "stopped in " b - a " s"; exit !(b - a < max) }' ||
+    { echo "took more than $max s to stop"; return 1; }
+}
+
+@test "lesson04: a stack size below the platform's minimum is raised to it (as 64 KiB is on ARM64)" {
+  # 4 KiB is below every platform's minimum (x86-64's is 16 KiB): the same
+  # situation as 64 KiB on ARM64, where the minimum is 128 KiB.
+  local server=$BATS_TEST_TMPDIR/server-4k
+  "${CC:-cc}" -std=c11 -O1 -pthread -I"$SOCKLAB_ROOT/common" -DSTACK_SIZE=4096 -o "$server" \
+    "$SOCKLAB_ROOT/lessons/04-threads/server.c" "$SOCKLAB_ROOT"/common/*.c
+  start_server "$(realpath --relative-to="$BIN" "$server")"
+  run_client lesson04/client 127.0.0.1 "$SERVER_PORT" <<<"small stack"
+  [[ $status -eq 0 && $output == "small stack" ]]
+}

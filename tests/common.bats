@@ -19,3 +19,24 @@ UNIT=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tests/common_test
   # The faults were really injected: thousands of calls, some interrupted.
   grep -qE 'read=[0-9]{4,} write=[0-9]{4,} eintr=[1-9]' "$BATS_TEST_TMPDIR/faults.log"
 }
+
+@test "common: write_all() gives up when write() takes nothing, instead of looping for ever" {
+  start_server lesson02/server
+  LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_WRITE0=1000000000 \
+    run_client lesson02/client 127.0.0.1 "$SERVER_PORT" <<<"hello"
+  echo "$output"
+  [[ $status -eq 1 && $output == *"write 127.0.0.1:$SERVER_PORT: Input/output error (EIO)"* ]]
+}
+
+@test "common: tcp_connect() waits for a connect() a signal interrupted, instead of giving up on the address" {
+  start_server lesson02/server
+  LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_CONNECT_EINTR=1 \
+    SOCKLAB_FAULT_LOG=$BATS_TEST_TMPDIR/faults.log \
+    run_client lesson02/client 127.0.0.1 "$SERVER_PORT" <<<"hello"
+  echo "$output"
+  [[ $status -eq 0 && $output == hello ]]
+  # The interruption really happened, and only one connection was made.
+  grep -q 'eintr=1$' "$BATS_TEST_TMPDIR/faults.log"
+  wait_for_log 'disconnected$'
+  [[ $(grep -c ' connected$' "$SERVER_LOG") -eq 1 ]]
+}

@@ -23,7 +23,7 @@ setup_file() {
 setup() {
     # A variable leaking in from the caller would change every result.
     unset SOCKLAB_FAULT_MAXIO SOCKLAB_FAULT_EINTR SOCKLAB_FAULT_ACCEPT \
-        SOCKLAB_FAULT_LOG
+        SOCKLAB_FAULT_LOG SOCKLAB_FAULT_WRITE0 SOCKLAB_FAULT_CONNECT_EINTR
 }
 
 # probe ARGS...: run the probe under the shim (set variables in front).
@@ -119,6 +119,25 @@ expect() {
     [ "$output" = "accept1=ECONNABORTED accept2=ok" ]
 }
 
+@test "WRITE0=1 makes the first write on a socket return 0 and send nothing" {
+    SOCKLAB_FAULT_WRITE0=1 run -0 --separate-stderr probe stream unix rw 100
+    # The probe's writer gives up on a 0, so nothing arrived at all.
+    expect writes 1
+    expect maxwrite 0
+    expect intact no
+    # Pipes are not sockets: untouched.
+    SOCKLAB_FAULT_WRITE0=1 run -0 probe pipe 100
+    expect intact yes
+}
+
+@test "CONNECT_EINTR=1 reports EINTR from a connect that really went ahead" {
+    SOCKLAB_FAULT_CONNECT_EINTR=1 run -2 --separate-stderr probe stream tcp rw 100
+    [ "$stderr" = "probe: connect: Interrupted system call" ]
+    # A socketpair is connected without connect(): untouched.
+    SOCKLAB_FAULT_CONNECT_EINTR=1 run -0 probe stream unix rw 100
+    expect intact yes
+}
+
 @test "LOG appends one line of per-process socket call counts at exit" {
     local log="$BATS_TEST_TMPDIR/fault.log"
 
@@ -160,7 +179,7 @@ expect() {
     local setting
     for setting in MAXIO=0 MAXIO= MAXIO=abc MAXIO=-1 MAXIO=12x \
         MAXIO=99999999999999999999 EINTR=0 EINTR=1 ACCEPT=EMFILE:0 \
-        ACCEPT=EMFILE:x ACCEPT=EMFILE:; do
+        ACCEPT=EMFILE:x ACCEPT=EMFILE: WRITE0=0 CONNECT_EINTR=x; do
         run -134 --separate-stderr \
             env "SOCKLAB_FAULT_$setting" LD_PRELOAD="$FAULT" "$PROBE" pipe 10
         [ "$output" = "" ]

@@ -43,7 +43,7 @@ static void echo(int fd, const char *peer)
 
         /* TODO: turn the n bytes in buf into upper case before they go back. */
 
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);  /* EPIPE: the client left */
             return;

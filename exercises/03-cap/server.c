@@ -47,7 +47,7 @@ static void echo(int fd, const char *peer)
                 warn_errno("read %s", peer);   /* ECONNRESET: a reset */
             return;
         }
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);  /* EPIPE: the client left */
             return;

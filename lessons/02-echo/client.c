@@ -53,12 +53,12 @@ int main(int argc, char *argv[])
             warn_errno("read standard input");
             break;
         }
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, NULL) == -1) {
             warn_errno("write %s", server);
             break;
         }
         /* The echo may arrive in pieces: wait for all n bytes of it. */
-        got = read_full(fd, buf, (size_t)n);
+        got = read_full(fd, buf, (size_t)n, NULL);
         if (got == -1) {
             warn_errno("read %s", server);
             break;
@@ -67,7 +67,7 @@ int main(int argc, char *argv[])
             warn_msg("%s closed the connection", server);
             break;
         }
-        if (write_all(STDOUT_FILENO, buf, (size_t)got) == -1) {
+        if (write_all(STDOUT_FILENO, buf, (size_t)got, NULL) == -1) {
             warn_errno("write standard output");
             break;
         }

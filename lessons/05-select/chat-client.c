@@ -84,7 +84,7 @@ int main(int argc, char *argv[])
                 warn_errno("read %s", server);   /* ECONNRESET */
                 break;
             }
-            if (write_all(STDOUT_FILENO, buf, (size_t)n) == -1) {
+            if (write_all(STDOUT_FILENO, buf, (size_t)n, NULL) == -1) {
                 warn_errno("write standard output");
                 break;
             }
@@ -111,7 +111,7 @@ int main(int argc, char *argv[])
                 warn_errno("read standard input");
                 break;
             }
-            if (write_all(fd, buf, (size_t)n) == -1) {
+            if (write_all(fd, buf, (size_t)n, NULL) == -1) {
                 warn_errno("write %s", server);
                 break;
             }

@@ -151,7 +151,7 @@ int main(int argc, char *argv[])
             line[want++] = '\n';
             line[want] = '\0';
         }
-        if (write_all(fd, line, want) == -1) {
+        if (write_all(fd, line, want, NULL) == -1) {
             warn_errno("write %s", server);
             goto out;
         }
@@ -171,7 +171,7 @@ int main(int argc, char *argv[])
                 warn_msg("%s closed the connection", server);
                 goto out;
             }
-            if (write_all(STDOUT_FILENO, reply, (size_t)got) == -1) {
+            if (write_all(STDOUT_FILENO, reply, (size_t)got, NULL) == -1) {
                 warn_errno("write standard output");
                 goto out;
             }

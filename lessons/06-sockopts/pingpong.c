@@ -50,14 +50,14 @@ static int round_trip(int fd, int one_write, unsigned long r)
 
     if (one_write) {
         want = (size_t)snprintf(request, sizeof request, "ping %s", body);
-        if (write_all(fd, request, want) == -1)
+        if (write_all(fd, request, want, NULL) == -1)
             return -1;
     } else {
         want = 5 + (size_t)blen;
-        if (write_all(fd, "ping ", 5) == -1 || write_all(fd, body, (size_t)blen) == -1)
+        if (write_all(fd, "ping ", 5, NULL) == -1 || write_all(fd, body, (size_t)blen, NULL) == -1)
             return -1;
     }
-    got = read_full(fd, reply, want);
+    got = read_full(fd, reply, want, NULL);
     if (got == -1)
         return -1;
     if ((size_t)got < want) {

@@ -139,7 +139,7 @@ static void send_bulk(int fd, const char *peer)
     while (left > 0) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
 
-        if (write_all(fd, buf, chunk) == -1) {
+        if (write_all(fd, buf, chunk, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);   /* EPIPE, ECONNRESET */
             return;
@@ -186,7 +186,7 @@ static void echo_lines(int fd, const char *peer)
             used = 0;           /* read and forget: never answer */
             continue;
         }
-        if (end > 0 && write_all(fd, buf, end) == -1) {
+        if (end > 0 && write_all(fd, buf, end, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);
             return;

@@ -22,6 +22,17 @@
  *                              EMFILE, ENFILE, ENOBUFS, ENOMEM, EPROTO, EPERM,
  *                              ...), and leave the pending connection queued.
  *                              Takes precedence over an EINTR on the same call.
+ *   SOCKLAB_FAULT_WRITE0=C     the first C write/send/sendto calls on a stream
+ *                              socket return 0 and send nothing (what a
+ *                              faulty device or wrapper may do), so that a
+ *                              loop that retries a 0 for ever shows.
+ *   SOCKLAB_FAULT_CONNECT_EINTR=C
+ *                              the first C connect calls on a stream socket
+ *                              are made, then report -1/EINTR as if a signal
+ *                              had arrived during the handshake: the
+ *                              connection goes on (or is made) regardless, as
+ *                              it does on Linux. A connect that fails returns
+ *                              its own error.
  *   SOCKLAB_FAULT_LOG=PATH     at normal exit (return from main, exit()) append
  *                                pid=P accept=N read=N write=N eintr=N
  *                              counting calls seen on sockets, failed ones too:
@@ -72,6 +83,8 @@ static struct {
     unsigned long eintr_every;
     unsigned long accept_fails;
     int accept_errno;
+    unsigned long write0;
+    unsigned long connect_eintr;
     char log_path[4096];
 } cfg;
 
@@ -83,6 +96,8 @@ static atomic_ulong eintrs;
 /* Fault state; a forked child carries on where the parent was. */
 static atomic_ulong socket_calls;
 static atomic_ulong accept_calls;
+static atomic_ulong write0_calls;
+static atomic_ulong connect_calls;
 
 /* dlsym returns void *, and ISO C has no cast from that to a function
  * pointer; copying the bytes is the portable spelling POSIX relies on. */
@@ -142,6 +157,11 @@ static bool inject(int fd, enum op op, size_t *len)
         atomic_fetch_add(&eintrs, 1);
         errno = EINTR;
         return true;
+    }
+    if (op == OP_WRITE && type == SOCK_STREAM &&
+        atomic_fetch_add(&write0_calls, 1) < cfg.write0) {
+        errno = 0;
+        return true;          /* the wrapper returns 0, not -1 */
     }
     if (len != NULL && type == SOCK_STREAM && cfg.maxio != 0 &&
         *len > cfg.maxio)
@@ -205,18 +225,26 @@ ssize_t __recvfrom_chk(int fd, void *restrict buf, size_t len, size_t buflen,
     return real(fd, buf, len, buflen, flags, addr, addrlen);
 }
 
+/* An injected failure with errno 0 is a write that took nothing. */
+static ssize_t failed_write(void)
+{
+    if (errno != 0)
+        return -1;
+    return 0;
+}
+
 ssize_t write(int fd, const void *buf, size_t len)
 {
     ssize_t (*real)(int, const void *, size_t);
     REAL(real, "write");
-    return inject(fd, OP_WRITE, &len) ? -1 : real(fd, buf, len);
+    return inject(fd, OP_WRITE, &len) ? failed_write() : real(fd, buf, len);
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
     ssize_t (*real)(int, const void *, size_t, int);
     REAL(real, "send");
-    return inject(fd, OP_WRITE, &len) ? -1 : real(fd, buf, len, flags);
+    return inject(fd, OP_WRITE, &len) ? failed_write() : real(fd, buf, len, flags);
 }
 
 ssize_t sendto(int fd, const void *buf, size_t len, int flags,
@@ -225,7 +253,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags,
     ssize_t (*real)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG,
                     socklen_t);
     REAL(real, "sendto");
-    return inject(fd, OP_WRITE, &len) ? -1
+    return inject(fd, OP_WRITE, &len) ? failed_write()
                                        : real(fd, buf, len, flags, addr, addrlen);
 }
 
@@ -244,6 +272,25 @@ int accept4(int fd, __SOCKADDR_ARG addr, socklen_t *restrict addrlen,
     int (*real)(int, __SOCKADDR_ARG, socklen_t *restrict, int);
     REAL(real, "accept4");
     return inject(fd, OP_ACCEPT, NULL) ? -1 : real(fd, addr, addrlen, flags);
+}
+
+/* The connection is really started: only the report is changed, as when a
+ * signal interrupts a blocking connect() whose handshake then completes. */
+int connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t addrlen)
+{
+    int (*real)(int, __CONST_SOCKADDR_ARG, socklen_t);
+    int rc;
+
+    REAL(real, "connect");
+    rc = real(fd, addr, addrlen);
+    if (cfg.connect_eintr != 0 && (rc == 0 || errno == EINPROGRESS) &&
+        socket_type(fd) == SOCK_STREAM &&
+        atomic_fetch_add(&connect_calls, 1) < cfg.connect_eintr) {
+        atomic_fetch_add(&eintrs, 1);
+        errno = EINTR;
+        return -1;
+    }
+    return rc;
 }
 
 /* ---- configuration ---- */
@@ -321,6 +368,10 @@ __attribute__((constructor)) static void load_config(void)
         cfg.eintr_every = parse_number("SOCKLAB_FAULT_EINTR", v, 2);
     if ((v = getenv("SOCKLAB_FAULT_ACCEPT")) != NULL)
         parse_accept(v);
+    if ((v = getenv("SOCKLAB_FAULT_WRITE0")) != NULL)
+        cfg.write0 = parse_number("SOCKLAB_FAULT_WRITE0", v, 1);
+    if ((v = getenv("SOCKLAB_FAULT_CONNECT_EINTR")) != NULL)
+        cfg.connect_eintr = parse_number("SOCKLAB_FAULT_CONNECT_EINTR", v, 1);
     if ((v = getenv("SOCKLAB_FAULT_LOG")) != NULL) {
         /* Copied: the program may change its environment before exit. */
         int n = snprintf(cfg.log_path, sizeof cfg.log_path, "%s", v);
@@ -331,7 +382,8 @@ __attribute__((constructor)) static void load_config(void)
         pthread_atfork(NULL, NULL, reset_stats);
     }
     cfg.active = cfg.maxio != 0 || cfg.eintr_every != 0 ||
-                 cfg.accept_fails != 0 || cfg.log_path[0] != '\0';
+                 cfg.accept_fails != 0 || cfg.write0 != 0 ||
+                 cfg.log_path[0] != '\0';
 }
 
 __attribute__((destructor)) static void write_log(void)

@@ -70,11 +70,11 @@ int main(int argc, char *argv[])
             fds[i] = tcp_connect(argv[1], argv[2]);
             if (fds[i] == -1)
                 return 1;
-            if (write_all(fds[i], line, sizeof line - 1) == -1)
+            if (write_all(fds[i], line, sizeof line - 1, NULL) == -1)
                 die_errno("write (connection %ld)", done + i + 1);
         }
         for (long i = 0; i < round; i++) {
-            ssize_t n = read_full(fds[i], buf, sizeof line - 1);
+            ssize_t n = read_full(fds[i], buf, sizeof line - 1, NULL);
 
             if (n == -1)
                 die_errno("read (connection %ld)", done + i + 1);

@@ -78,7 +78,7 @@ int main(int argc, char *argv[])
     /* Every line is the same length, so every echo is too. */
     for (size_t i = 0; i < n; i++) {
         snprintf(line, sizeof line, "client %09zu\n", i);
-        if (write_all(pfd[i].fd, line, strlen(line)) == -1)
+        if (write_all(pfd[i].fd, line, strlen(line), NULL) == -1)
             die_errno("write");
     }
 

@@ -39,7 +39,7 @@ static int send_pattern(int fd, size_t n)
     while (n > 0) {
         size_t chunk = n < sizeof buf ? n : sizeof buf;
 
-        if (write_all(fd, buf, chunk) == -1)
+        if (write_all(fd, buf, chunk, NULL) == -1)
             return -1;
         n -= chunk;
     }
@@ -59,7 +59,7 @@ static int step(int fd, const char *s)
     } else if (strncmp(s, "line:", 5) == 0) {
         size_t n = strlen(s + 5);
 
-        if (write_all(fd, s + 5, n) == -1 || write_all(fd, "\n", 1) == -1)
+        if (write_all(fd, s + 5, n, NULL) == -1 || write_all(fd, "\n", 1, NULL) == -1)
             return -1;
         printf("sent %zu\n", n + 1);
     } else if (strncmp(s, "recv:", 5) == 0) {
@@ -67,7 +67,7 @@ static int step(int fd, const char *s)
 
         while (got < want) {
             size_t chunk = want - got < sizeof buf ? want - got : sizeof buf;
-            ssize_t n = read_full(fd, buf, chunk);
+            ssize_t n = read_full(fd, buf, chunk, NULL);
 
             if (n == -1)
                 return -1;

@@ -79,9 +79,9 @@ int main(int argc, char *argv[])
     for (unsigned long i = 0; i < rounds; i++) {
         ssize_t n;
 
-        if (write_all(fd, msg, sizeof msg) == -1)
+        if (write_all(fd, msg, sizeof msg, NULL) == -1)
             die_errno("write");
-        n = read_full(fd, back, sizeof back);
+        n = read_full(fd, back, sizeof back, NULL);
         if (n != (ssize_t)sizeof back) {
             if (n == -1)
                 die_errno("read");

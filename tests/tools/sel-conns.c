@@ -74,7 +74,7 @@ static enum state ping(int fd)
     char buf[sizeof msg - 1];
     size_t got = 0;
 
-    if (write_all(fd, msg, sizeof buf) == -1)
+    if (write_all(fd, msg, sizeof buf, NULL) == -1)
         return errno == ECONNRESET || errno == EPIPE ? RESET : SILENT;
     while (got < sizeof buf) {
         struct pollfd p = {.fd = fd, .events = POLLIN};

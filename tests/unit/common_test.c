@@ -10,10 +10,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
-#include <sys/resource.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 static int checks, failures;
@@ -103,16 +106,131 @@ static void test_full_io(void)
         check(0, "a loopback connection for the I/O tests");
         return;
     }
-    check(write_all(fds[0], out, sizeof out) == 0, "write_all sends 20000 bytes");
-    check(read_full(fds[1], in, sizeof out) == (ssize_t)sizeof out &&
+    check(write_all(fds[0], out, sizeof out, NULL) == 0, "write_all sends 20000 bytes");
+    check(read_full(fds[1], in, sizeof out, NULL) == (ssize_t)sizeof out &&
               memcmp(in, out, sizeof out) == 0,
           "read_full receives them all, unchanged");
-    check(write_all(fds[0], out, 10) == 0 && shutdown(fds[0], SHUT_WR) == 0,
+    check(write_all(fds[0], out, 10, NULL) == 0 && shutdown(fds[0], SHUT_WR) == 0,
           "write 10 bytes, then half-close");
-    check(read_full(fds[1], in, sizeof in) == 10, "read_full stops short at end of file");
-    check(read_full(fds[1], in, sizeof in) == 0, "read_full returns 0 after end of file");
+    check(read_full(fds[1], in, sizeof in, NULL) == 10, "read_full stops short at end of file");
+    check(read_full(fds[1], in, sizeof in, NULL) == 0, "read_full returns 0 after end of file");
     close(fds[0]);
     close(fds[1]);
+}
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* stderr into a temporary file, to count the lines a call logs. */
+static int saved_stderr = -1;
+static FILE *captured;
+
+static void capture_stderr(void)
+{
+    captured = tmpfile();
+    saved_stderr = dup(STDERR_FILENO);
+    if (captured != NULL && saved_stderr != -1)
+        dup2(fileno(captured), STDERR_FILENO);
+}
+
+/*
+ * Restores stderr and copies what was captured to it. Returns the number of
+ * lines holding text; captured_count is the number of lines in all.
+ */
+static int captured_count;
+
+static int captured_lines(const char *text)
+{
+    char line[600];
+    int count = 0;
+
+    captured_count = 0;
+    dup2(saved_stderr, STDERR_FILENO);
+    close(saved_stderr);
+    if (captured == NULL)
+        return -1;
+    rewind(captured);
+    while (fgets(line, sizeof line, captured) != NULL) {
+        fputs(line, stderr);
+        captured_count++;
+        count += strstr(line, text) != NULL;
+    }
+    fclose(captured);
+    return count;
+}
+
+/* accept_client() until it returns something other than EINTR. */
+static int accept_retrying(int listener, struct sockaddr_storage *peer, socklen_t *len)
+{
+    int fd;
+
+    do
+        fd = accept_client(listener, peer, len);
+    while (fd == -1 && errno == EINTR);
+    return fd;
+}
+
+/*
+ * So few descriptors that not even the spare fits. Runs before any other
+ * accept_client() call, which would have opened the spare already.
+ */
+static void test_accept_no_spare(void)
+{
+    int listener = tcp_listen("127.0.0.1", "0", 8);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+    struct rlimit saved, tight;
+    char port[8];
+    int client, fd, highest, held, ok = 1;
+    double start, nonblocking_time, blocking_time;
+
+    if (listener == -1 || getsockname(listener, (struct sockaddr *)&peer, &len) == -1 ||
+        getrlimit(RLIMIT_NOFILE, &saved) == -1) {
+        check(0, "a listener for the accept_client tests");
+        return;
+    }
+    snprintf(port, sizeof port, "%u", ntohs(((struct sockaddr_in *)&peer)->sin_port));
+    client = tcp_connect("127.0.0.1", port);
+    capture_stderr();
+    highest = dup(0);                            /* the next free descriptor */
+    close(highest);
+    tight = saved;
+    tight.rlim_cur = (rlim_t)highest;
+    setrlimit(RLIMIT_NOFILE, &tight);
+
+    fcntl(listener, F_SETFL, O_NONBLOCK);
+    start = now();
+    for (int i = 0; i < 3; i++) {
+        fd = accept_retrying(listener, &peer, &len);
+        ok = ok && fd == -1 && errno == EMFILE;
+    }
+    nonblocking_time = now() - start;
+    fcntl(listener, F_SETFL, 0);
+    start = now();
+    fd = accept_retrying(listener, &peer, &len);
+    ok = ok && fd == -1 && errno == EMFILE;
+    blocking_time = now() - start;
+    setrlimit(RLIMIT_NOFILE, &saved);
+
+    check(ok, "no room even for the spare: accept_client fails with EMFILE");
+    check(nonblocking_time < 0.1,
+          "...at once on a non-blocking listener (three calls in under ACCEPT_PAUSE_MS)");
+    check(blocking_time >= 0.08 && blocking_time < 1.0,
+          "...after a pause of about ACCEPT_PAUSE_MS on a blocking one");
+    fd = accept_retrying(listener, &peer, &len);
+    check(fd != -1, "descriptors back: the client that waited is accepted");
+    held = captured_lines("accept: 3 more like the last line held back");
+    check(captured_count == 2 && held == 1,
+          "four failures within a second log one line; the next client, how many were held back");
+    if (fd != -1)
+        close(fd);
+    close(client);
+    close(listener);
 }
 
 /* Out of descriptors for real: the limit lowered to what is already open. */
@@ -149,7 +267,7 @@ static void test_accept_client(void)
         a2 = accept_client(listener, &peer, &len);
     while (a2 == -1 && errno == EINTR);
     check(a2 == -1 && errno == EMFILE, "out of descriptors, accept_client fails with EMFILE");
-    check(read_full(c2, &byte, 1) == 0, "...and the refused client sees end of file, not a hang");
+    check(read_full(c2, &byte, 1, NULL) == 0, "...and the refused client sees end of file, not a hang");
     setrlimit(RLIMIT_NOFILE, &saved);
     close(c1);
     close(c2);
@@ -165,6 +283,7 @@ int main(int argc, char *argv[])
     test_format_addr();
     test_errno_name();
     test_full_io();
+    test_accept_no_spare();
     test_accept_client();
     printf("1..%d\n", checks);
     return failures == 0 ? 0 : 1;

@@ -63,7 +63,7 @@ struct reply {
 
 static int flush_reply(struct reply *r)
 {
-    if (write_all(r->fd, r->buf, r->used) == -1)
+    if (write_all(r->fd, r->buf, r->used, &stop_requested) == -1)
         return -1;
     r->used = 0;
     return 0;

@@ -59,7 +59,7 @@ static void echo_upper(int fd, const char *peer)
             return;
         }
         to_upper(buf, (size_t)n);
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);  /* EPIPE: the client left */
             return;

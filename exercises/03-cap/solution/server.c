@@ -71,7 +71,7 @@ static void echo(int fd, const char *peer)
                 warn_errno("read %s", peer);   /* ECONNRESET: a reset */
             return;
         }
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);  /* EPIPE: the client left */
             return;
@@ -170,7 +170,7 @@ static void parse_args(int argc, char *argv[], int *max,
  */
 static void turn_away(int fd, const char *addr)
 {
-    if (write_all(fd, busy_reply, sizeof busy_reply - 1) == -1)
+    if (write_all(fd, busy_reply, sizeof busy_reply - 1, &stop_requested) == -1)
         warn_errno("write %s", addr);
     close(fd);
     printf("%s turned away: busy\n", addr);

@@ -78,7 +78,7 @@ static void echo(int fd, const char *peer)
                 warn_errno("read %s", peer);   /* ECONNRESET: a reset */
             return;
         }
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
             if (errno != EINTR)
                 warn_errno("write %s", peer);  /* EPIPE: the client left */
             return;
@@ -98,7 +98,7 @@ static int greet(int fd)
     char line[64];
     int len = snprintf(line, sizeof line, "you are client #%lu\n", number);
 
-    return write_all(fd, line, (size_t)len);
+    return write_all(fd, line, (size_t)len, &stop_requested);
 }
 
 /* A client's thread: serves it, then frees what main() handed over. */

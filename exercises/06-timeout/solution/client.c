@@ -247,7 +247,7 @@ int main(int argc, char *argv[])
             warn_errno("read standard input");
             break;
         }
-        if (write_all(fd, buf, (size_t)n) == -1) {
+        if (write_all(fd, buf, (size_t)n, NULL) == -1) {
             warn_errno("write %s", server);
             break;
         }
@@ -256,7 +256,7 @@ int main(int argc, char *argv[])
          * time limit applies to each read() inside read_full(): it measures
          * the server's silence, not the whole reply.
          */
-        got = read_full(fd, buf, (size_t)n);
+        got = read_full(fd, buf, (size_t)n, NULL);
         if (got == -1 && reply.ms > 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             warn_msg("read %s: timed out after %s s", server, reply.text);
             break;
@@ -269,7 +269,7 @@ int main(int argc, char *argv[])
             warn_msg("%s closed the connection", server);
             break;
         }
-        if (write_all(STDOUT_FILENO, buf, (size_t)got) == -1) {
+        if (write_all(STDOUT_FILENO, buf, (size_t)got, NULL) == -1) {
             warn_errno("write standard output");
             break;
         }
