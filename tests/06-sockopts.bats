@@ -224,6 +224,32 @@ serve_and_stop() {
   [[ ${lines[2]} == "127.0.0.1:$idle disconnected" ]]
 }
 
+@test "lesson06 SO_SNDTIMEO: the server drops a client that sent a lot and stopped reading, and serves the next" {
+  start_server lesson06/server --idle-timeout 1 0
+  # 10 MB of echo is more than both kernels' buffers hold: the server's
+  # write blocks, and then so does the peer's own send. Nobody reads.
+  start_background "$BATS_TEST_TMPDIR/stuck.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:10485760 hold
+  wait_for_log ' connected$'
+  local start=$EPOCHREALTIME
+  run_client lesson06/client 127.0.0.1 "$SERVER_PORT" <<<"next"
+  [[ $status -eq 0 && $output == next ]]
+  elapsed_between "$start" "$EPOCHREALTIME" 0.8 5
+  run grep -E 'idle|reading|connected' "$SERVER_LOG"
+  [[ ${lines[0]} =~ ^127\.0\.0\.1:([0-9]+)\ connected$ ]]
+  local stuck=${BASH_REMATCH[1]}
+  [[ ${lines[1]} == "127.0.0.1:$stuck not reading, a write waited 1 s, closing" ]]
+  [[ ${lines[2]} == "127.0.0.1:$stuck disconnected" ]]
+}
+
+@test "lesson06 SO_SNDTIMEO: with --send too, a client that never reads is dropped" {
+  start_server lesson06/server --idle-timeout 0.5 --send 64M 0
+  start_background "$BATS_TEST_TMPDIR/stuck.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" hold
+  wait_for_log ' connected$'
+  run_client lesson06/sink 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && ${lines[0]} == "received 67108864 bytes in "* ]]
+  grep -qx '127.0.0.1:[0-9]* not reading, a write waited 0.5 s, closing' "$SERVER_LOG"
+}
+
 @test "lesson06 SO_RCVTIMEO: a client that keeps talking is not dropped" {
   start_server lesson06/server --idle-timeout 1 0
   # Five lines, 0.3 s apart: 1.2 s in all, never 1 s of silence.

@@ -128,6 +128,48 @@ static int listen_on(const char *host, const char *port)
     return fd;
 }
 
+/*
+ * write_all() for a socket with SO_SNDTIMEO. A write that waits the whole
+ * timeout returns -1 with EAGAIN if it sent nothing, or a short count if
+ * it sent part (POSIX says so; Linux does both): either way the client did
+ * not read for that long, and both are reported as EAGAIN. Without a
+ * timeout, only a stop signal makes a write short, and the loop sees it.
+ */
+static int send_timed(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n;
+
+        if (stop_requested) {
+            errno = EINTR;
+            return -1;
+        }
+        n = write(fd, buf, len);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        if ((size_t)n < len && opt.idle_ms > 0 && !stop_requested) {
+            errno = EAGAIN;
+            return -1;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static void write_failed(const char *peer)
+{
+    char secs[32];
+
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        printf("%s not reading, a write waited %s s, closing\n", peer,
+               seconds_text(opt.idle_ms, secs));
+    else if (errno != EINTR)
+        warn_errno("write %s", peer);   /* EPIPE, ECONNRESET */
+}
+
 /* Pattern bytes to one client, then close: the data for sink.c. */
 static void send_bulk(int fd, const char *peer)
 {
@@ -139,9 +181,8 @@ static void send_bulk(int fd, const char *peer)
     while (left > 0) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
 
-        if (write_all(fd, buf, chunk) == -1) {
-            if (errno != EINTR)
-                warn_errno("write %s", peer);   /* EPIPE, ECONNRESET */
+        if (send_timed(fd, buf, chunk) == -1) {
+            write_failed(peer);
             return;
         }
         left -= chunk;
@@ -186,9 +227,8 @@ static void echo_lines(int fd, const char *peer)
             used = 0;           /* read and forget: never answer */
             continue;
         }
-        if (end > 0 && write_all(fd, buf, end) == -1) {
-            if (errno != EINTR)
-                warn_errno("write %s", peer);
+        if (end > 0 && send_timed(fd, buf, end) == -1) {
+            write_failed(peer);
             return;
         }
         memmove(buf, buf + end, used - end);
@@ -198,8 +238,10 @@ static void echo_lines(int fd, const char *peer)
 
 static void serve(int fd, const char *peer)
 {
+    /* Silence either way: a client that sends nothing, or reads nothing. */
     if (opt.idle_ms > 0 &&
-        set_timeout_option(fd, SO_RCVTIMEO, "SO_RCVTIMEO", opt.idle_ms) == -1)
+        (set_timeout_option(fd, SO_RCVTIMEO, "SO_RCVTIMEO", opt.idle_ms) == -1 ||
+         set_timeout_option(fd, SO_SNDTIMEO, "SO_SNDTIMEO", opt.idle_ms) == -1))
         return;
     if (opt.sending)
         send_bulk(fd, peer);
