@@ -389,6 +389,59 @@ serve_and_stop() {
   [[ -z $output ]]
 }
 
+# ---- command lines: getopt, long spellings, flags anywhere --------------------
+
+@test "lesson06: flags may follow the operands, on every libc (POSIXLY_CORRECT or not)" {
+  local posix
+  for posix in "" 1; do
+    SERVER_ENV=(${posix:+POSIXLY_CORRECT=1})
+    start_server lesson06/server 0 --send 1K --sndbuf 32K
+    POSIXLY_CORRECT=$posix run_client lesson06/sink 127.0.0.1 "$SERVER_PORT" --rcvbuf 32K
+    [[ $status -eq 0 && ${lines[0]} == "received 1024 bytes in "* ]] || { echo "posix '$posix': $output"; return 1; }
+    [[ ${lines[1]} == "SO_RCVBUF: 65536 after connect, 65536 at the end" ]]
+    start_server lesson06/server 0 127.0.0.1 --silent
+    POSIXLY_CORRECT=$posix run_client lesson06/client 127.0.0.1 "$SERVER_PORT" --timeout 0.2 <<<hi
+    [[ $status -eq 1 && $output == *"within 0.2 s (SO_RCVTIMEO)"* ]] || { echo "posix '$posix': $output"; return 1; }
+  done
+}
+
+@test "lesson06: every long flag has a getopt letter" {
+  start_server lesson06/server -s 1K -O 32K 0
+  run_client lesson06/sink -I 32K -d 0.1 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && ${lines[0]} == "received 1024 bytes in "* ]]
+  [[ ${lines[1]} == "SO_RCVBUF: 65536 after connect, 65536 at the end" ]]
+  start_server lesson06/server -ql -t 5 -n -I 64K 0
+  run_client lesson06/client -t 0.2 -k 5,1,3 127.0.0.1 "$SERVER_PORT" <<<hi
+  [[ $status -eq 1 && $output == *"within 0.2 s (SO_RCVTIMEO)"* ]]
+  start_server lesson06/server
+  run_client lesson06/pingpong -n -o -c 2 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && $output == "2 rounds in "* ]]
+  run --separate-stderr "$BIN/lesson06/inspect" -I 64K -O 32K
+  [[ $status -eq 0 && $(inspect_row "$output" SO_RCVBUF) == "131072 131072 131072 131072" ]]
+}
+
+@test "lesson06: unknown letters, -- and a value after its flag's operands" {
+  run --separate-stderr "$BIN/lesson06/server" -x 0
+  [[ $status -eq 2 && $stderr == *"unknown option '-x'"* && $stderr == *"usage: server "* ]]
+  run --separate-stderr "$BIN/lesson06/client" 127.0.0.1 9 --timeout
+  [[ $status -eq 2 && $stderr == *"--timeout needs a value"* ]]
+  run --separate-stderr "$BIN/lesson06/sink" -I
+  [[ $status -eq 2 && $stderr == *"--rcvbuf needs a value"* ]]
+  # After --, everything is an operand.
+  run --separate-stderr "$BIN/lesson06/inspect" -- --rcvbuf
+  [[ $status -eq 2 && $stderr == *"unexpected argument '--rcvbuf'"* ]]
+  run --separate-stderr "$BIN/lesson06/server" -- --linger0
+  [[ $status -eq 2 && $stderr == *"invalid port '--linger0'"* ]]
+  # -h after the operands still asks for help.
+  run --separate-stderr "$BIN/lesson06/client" 127.0.0.1 9 -h
+  [[ $status -eq 0 && $output == "usage: client "* ]]
+}
+
+@test "lesson06 pingpong: --rounds is a plain count (no K or M)" {
+  run --separate-stderr "$BIN/lesson06/pingpong" --rounds 1K 127.0.0.1 9
+  [[ $status -eq 2 && $stderr == *"invalid count '1K' for --rounds"* ]]
+}
+
 # ---- the conventions every program follows ----------------------------------
 
 @test "lesson06 server: usage and help" { check_usage lesson06/server; }
