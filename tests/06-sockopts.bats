@@ -459,6 +459,28 @@ serve_and_stop() {
 @test "lesson06 sink: a closed port exits 1 naming the address" { check_client_refused lesson06/sink; }
 @test "lesson06 pingpong: a closed port exits 1 naming the address" { check_client_refused lesson06/pingpong; }
 
+@test "lesson06 client: Ctrl-C keeps its default action: the client dies by SIGINT (status 130)" {
+  start_server lesson06/server --silent 0
+  # A background job of a script starts with SIGINT ignored; env gives the
+  # client the default action a terminal's foreground job has.
+  start_background "$BATS_TEST_TMPDIR/client.out" bash -c \
+    'exec env --default-signal=INT "$0" 127.0.0.1 "$1" <<<hello' "$BIN/lesson06/client" "$SERVER_PORT"
+  local watchdog=$BACKGROUND_PID pid
+  wait_until "the client to start" eval 'pid=$(pgrep -P "$watchdog")'
+  wait_for_log ' connected$'
+  wait_until "the client to wait for its reply" _sleeping "$pid"
+  # Neither caught nor ignored: bit 2 (SIGINT) is clear in both masks.
+  local mask
+  for mask in SigCgt SigIgn; do
+    (( (0x$(awk -v m="$mask:" '$1 == m { print $2 }' "/proc/$pid/status") & 2) == 0 )) ||
+      { echo "SIGINT is in the client's $mask"; return 1; }
+  done
+  kill -INT "$pid"
+  local status=0
+  wait "$watchdog" || status=$?
+  [[ $status -eq 130 ]] || { echo "status $status"; cat "$BATS_TEST_TMPDIR/client.out"; return 1; }
+}
+
 @test "lesson06: server, client, sink and pingpong work over IPv6 ::1" {
   check_listens_on lesson06/server ::1 '[::1]'
   run_client lesson06/client ::1 "$SERVER_PORT" <<<"over IPv6"
