@@ -268,6 +268,20 @@ serve_and_stop() {
   [[ $SERVER_STATUS -eq 0 ]]
 }
 
+@test "lesson06 server: SIGTERM stops it within a second while a client streams at it" {
+  local mode
+  for mode in --silent --linger0; do
+    start_server lesson06/server "$mode" 0
+    start_background "$BATS_TEST_TMPDIR/stream.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:100000000000
+    wait_for_log ' connected$'
+    local started=$EPOCHREALTIME
+    stop_server TERM
+    [[ $SERVER_STATUS -eq 0 ]] || { echo "$mode: status $SERVER_STATUS"; return 1; }
+    elapsed_between "$started" "$EPOCHREALTIME" 0 1 || { echo "$mode"; return 1; }
+    kill_background "$BACKGROUND_PID"
+  done
+}
+
 # ---- 4. SO_RCVBUF / SO_SNDBUF -----------------------------------------------
 
 @test "lesson06 buffers: a transfer with small buffers completes, and the sizes stay as set" {
