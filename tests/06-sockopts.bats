@@ -456,6 +456,42 @@ serve_and_stop() {
   [[ $status -eq 2 && $stderr == *"invalid count '1K' for --rounds"* ]]
 }
 
+# ---- portability: options POSIX does not define --------------------------------
+
+# build_without_linux_options: builds inspect and client into $BATS_TEST_TMPDIR
+# against headers that lack SO_REUSEPORT, IP_TTL and the TCP_KEEP* timers, as
+# a BSD's may: each wrapper includes the real header, then forgets them.
+build_without_linux_options() {
+  local inc=$BATS_TEST_TMPDIR/inc p
+  mkdir -p "$inc/netinet" "$inc/sys"
+  printf '#include_next <netinet/tcp.h>\n#undef TCP_KEEPIDLE\n#undef TCP_KEEPINTVL\n#undef TCP_KEEPCNT\n' \
+    >"$inc/netinet/tcp.h"
+  printf '#include_next <netinet/in.h>\n#undef IP_TTL\n' >"$inc/netinet/in.h"
+  printf '#include_next <sys/socket.h>\n#undef SO_REUSEPORT\n' >"$inc/sys/socket.h"
+  for p in inspect client; do
+    "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -isystem "$inc" -I"$SOCKLAB_ROOT/common" \
+      -o "$BATS_TEST_TMPDIR/$p" "$SOCKLAB_ROOT/lessons/06-sockopts/$p.c" "$SOCKLAB_ROOT"/common/*.c -pthread ||
+      return 1
+  done
+}
+
+@test "lesson06: without the Linux-only options it still builds, and says what is missing" {
+  build_without_linux_options
+  run --separate-stderr "$BATS_TEST_TMPDIR/inspect"
+  [[ $status -eq 0 && -z $stderr ]]
+  local o
+  for o in SO_REUSEPORT TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT IP_TTL; do
+    [[ $(inspect_row "$output" "$o") == "(not on this system)" ]] || { echo "$o: $(inspect_row "$output" "$o")"; return 1; }
+  done
+  [[ $(inspect_row "$output" SO_KEEPALIVE) == "off off off off" ]]
+  start_server lesson06/server --silent 0
+  run --separate-stderr timeout 10 "$BATS_TEST_TMPDIR/client" --keepalive 5,1,3 --timeout 0.2 \
+    127.0.0.1 "$SERVER_PORT" <<<hello
+  [[ $status -eq 1 ]]
+  [[ ${stderr_lines[0]} == "client: no TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT here: keepalive on, with the system's timers" ]]
+  [[ ${stderr_lines[1]} == *"within 0.2 s (SO_RCVTIMEO), giving up" ]]
+}
+
 # ---- the conventions every program follows ----------------------------------
 
 @test "lesson06 server: usage and help" { check_usage lesson06/server; }
