@@ -447,6 +447,9 @@ serve_and_stop() {
   [[ $status -eq 2 && $stderr == *"unexpected argument '--rcvbuf'"* ]]
   run --separate-stderr "$BIN/lesson06/server" -- --linger0
   [[ $status -eq 2 && $stderr == *"invalid port '--linger0'"* ]]
+  # The split command line has room for 32 words: more is a usage error.
+  run --separate-stderr timeout 5 "$BIN/lesson06/server" $(printf -- '-q %.0s' {1..40}) 0
+  [[ $status -eq 2 && $stderr == *"too many arguments"* ]]
   # -h after the operands still asks for help.
   run --separate-stderr "$BIN/lesson06/client" 127.0.0.1 9 -h
   [[ $status -eq 0 && $output == "usage: client "* ]]

@@ -65,13 +65,13 @@ static const struct long_flag long_flags[] = {
     {"--timeout", "-t"}, {"--keepalive", "-k"}, {"--help", "-h"}, {NULL, NULL},
 };
 
-/* The flags; returns the operands (HOST PORT) as a command line. */
-static struct cmdline parse_flags(int argc, char *argv[])
+/* The flags; the operands (HOST PORT) go into cl as a command line. */
+static void parse_flags(int argc, char *argv[], struct cmdline *cl)
 {
-    struct cmdline cl = split_args(argc, argv, optstring, long_flags, usage);
     int c;
 
-    while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
+    split_args(argc, argv, optstring, long_flags, usage, cl);
+    while ((c = getopt(cl->flagc, cl->flagv, optstring)) != -1) {
         switch (c) {
         case 't': timeout_ms = seconds_flag("--timeout", optarg, usage); break;
         case 'k': parse_keepalive(optarg); break;
@@ -79,7 +79,6 @@ static struct cmdline parse_flags(int argc, char *argv[])
         default: flag_error(c, long_flags, usage);
         }
     }
-    return cl;
 }
 
 static int set_options(int fd)
@@ -136,7 +135,7 @@ int main(int argc, char *argv[])
     int fd, status = 1;
 
     set_progname(argv[0]);
-    cl = parse_flags(argc, argv);
+    parse_flags(argc, argv, &cl);
     client_args(cl.argc, cl.argv, usage, &host, &port);
     signal(SIGPIPE, SIG_IGN);
 

@@ -142,7 +142,7 @@ int main(int argc, char *argv[])
     static const char *const column[4] = {"TCP", "UDP", "listening", "connected"};
 
     set_progname(argv[0]);
-    cl = split_args(argc, argv, optstring, long_flags, usage);
+    split_args(argc, argv, optstring, long_flags, usage, &cl);
     while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
         switch (c) {
         case 'I': rcvbuf = bytes_flag("--rcvbuf", optarg, usage); break;

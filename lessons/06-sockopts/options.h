@@ -24,7 +24,6 @@
 #include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -35,12 +34,15 @@ struct long_flag {
     const char *name, *letter;
 };
 
+/* More words than any of these programs can use is a usage error. */
+#define CMDLINE_MAX 32
+
 /* The command line split in two, each part shaped like main's argv. */
 struct cmdline {
     int flagc;
-    char **flagv;               /* argv[0], then the flags and their values */
+    char *flagv[CMDLINE_MAX + 1];   /* argv[0], then the flags and their values */
     int argc;
-    char **argv;                /* argv[0], then the operands */
+    char *argv[CMDLINE_MAX + 1];    /* argv[0], then the operands */
 };
 
 /* True if the getopt() letter c takes a value ("t:" in the optstring). */
@@ -57,27 +59,22 @@ static inline int takes_value(const char *optstring, char c)
  * that a negative port is reported as an invalid port. Exits 2 for a long
  * name not in the table.
  */
-static inline struct cmdline split_args(int argc, char *argv[], const char *optstring,
-                                        const struct long_flag *longs, const char *usage)
+static inline void split_args(int argc, char *argv[], const char *optstring,
+                              const struct long_flag *longs, const char *usage,
+                              struct cmdline *cl)
 {
-    /* Static, so that a leak checker sees the array in use until exit. */
-    static char **space;
-    struct cmdline cl;
     int i, only_operands = 0;
 
-    space = malloc(2 * ((size_t)argc + 1) * sizeof *space);
-    if (space == NULL)
-        die_errno("malloc");
-    cl.flagv = space;
-    cl.argv = space + argc + 1;
-    cl.flagc = cl.argc = 1;
-    cl.flagv[0] = cl.argv[0] = argv[0];
+    if (argc > CMDLINE_MAX)
+        usage_error(usage, "too many arguments");
+    cl->flagc = cl->argc = 1;
+    cl->flagv[0] = cl->argv[0] = argv[0];
     for (i = 1; i < argc; i++) {
         char *a = argv[i];
         int value_follows = 0;
 
         if (only_operands || a[0] != '-' || a[1] == '\0' || (a[1] >= '0' && a[1] <= '9')) {
-            cl.argv[cl.argc++] = a;
+            cl->argv[cl->argc++] = a;
             continue;
         }
         if (strcmp(a, "--") == 0) {
@@ -101,12 +98,11 @@ static inline struct cmdline split_args(int argc, char *argv[], const char *opts
                     break;
                 }
         }
-        cl.flagv[cl.flagc++] = a;
+        cl->flagv[cl->flagc++] = a;
         if (value_follows && i + 1 < argc)
-            cl.flagv[cl.flagc++] = argv[++i];
+            cl->flagv[cl->flagc++] = argv[++i];
     }
-    cl.flagv[cl.flagc] = cl.argv[cl.argc] = NULL;
-    return cl;
+    cl->flagv[cl->flagc] = cl->argv[cl->argc] = NULL;
 }
 
 /* The name to show for letter c: its long spelling if it has one. */

@@ -83,7 +83,7 @@ int main(int argc, char *argv[])
     double start, secs;
 
     set_progname(argv[0]);
-    cl = split_args(argc, argv, optstring, long_flags, usage);
+    split_args(argc, argv, optstring, long_flags, usage, &cl);
     while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
         switch (c) {
         case 'n': nodelay = 1; break;

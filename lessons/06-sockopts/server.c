@@ -55,13 +55,13 @@ static struct {
     int rcvbuf, sndbuf;         /* -1: leave the kernel's choice */
 } opt = {.reuseaddr = 1, .rcvbuf = -1, .sndbuf = -1};
 
-/* The flags; returns the operands (PORT [ADDRESS]) as a command line. */
-static struct cmdline parse_flags(int argc, char *argv[])
+/* The flags; the operands (PORT [ADDRESS]) go into cl as a command line. */
+static void parse_flags(int argc, char *argv[], struct cmdline *cl)
 {
-    struct cmdline cl = split_args(argc, argv, optstring, long_flags, usage);
     int c;
 
-    while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
+    split_args(argc, argv, optstring, long_flags, usage, cl);
+    while ((c = getopt(cl->flagc, cl->flagv, optstring)) != -1) {
         const char *flag = flag_name(long_flags, c);
 
         switch (c) {
@@ -82,7 +82,6 @@ static struct cmdline parse_flags(int argc, char *argv[])
     }
     if (opt.sending && opt.silent)
         usage_error(usage, "--send and --silent do not go together");
-    return cl;
 }
 
 /* Run by tcp_open() on the new socket, before bind(). */
@@ -200,7 +199,7 @@ int main(int argc, char *argv[])
     int listen_fd;
 
     set_progname(argv[0]);
-    cl = parse_flags(argc, argv);
+    parse_flags(argc, argv, &cl);
     server_args(cl.argc, cl.argv, usage, &port, &host);
     setvbuf(stdout, NULL, _IOLBF, 0);
     catch_stop_signals();

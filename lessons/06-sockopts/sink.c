@@ -73,7 +73,7 @@ int main(int argc, char *argv[])
     int fd, c, rcvbuf_start, eof = 0;
 
     set_progname(argv[0]);
-    cl = split_args(argc, argv, optstring, long_flags, usage);
+    split_args(argc, argv, optstring, long_flags, usage, &cl);
     while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
         switch (c) {
         case 'I': rcvbuf = bytes_flag("--rcvbuf", optarg, usage); break;
