@@ -261,14 +261,16 @@ static inline int set_timeout_option(int fd, int name, const char *label, long m
  * waits the whole timeout returns -1 with EAGAIN if it sent nothing, or a
  * short count if it sent part (POSIX allows both, Linux does both): either
  * way the peer has not read for that long, and both come back as -1 with
- * EAGAIN. A stop signal also cuts a write short: -1 with EINTR.
+ * EAGAIN. Once *stop is set (a stop signal, which also cuts a write
+ * short): -1 with EINTR. stop may be NULL.
  */
-static inline int write_timed(int fd, const char *buf, size_t len, int timed)
+static inline int write_timed(int fd, const char *buf, size_t len, int timed,
+                              const atomic_int *stop)
 {
     while (len > 0) {
         ssize_t n;
 
-        if (stop_requested) {
+        if (stop != NULL && *stop) {
             errno = EINTR;
             return -1;
         }
@@ -277,7 +279,7 @@ static inline int write_timed(int fd, const char *buf, size_t len, int timed)
             continue;
         if (n == -1)
             return -1;
-        if ((size_t)n < len && timed && !stop_requested) {
+        if ((size_t)n < len && timed && !(stop != NULL && *stop)) {
             errno = EAGAIN;
             return -1;
         }

@@ -116,7 +116,7 @@ static void send_bulk(int fd, const char *peer)
     while (left > 0) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
 
-        if (write_timed(fd, buf, chunk, opt.idle_ms > 0) == -1) {
+        if (write_timed(fd, buf, chunk, opt.idle_ms > 0, &stop_requested) == -1) {
             write_failed(peer);
             return;
         }
@@ -162,7 +162,7 @@ static void echo_lines(int fd, const char *peer)
             used = 0;           /* read and forget: never answer */
             continue;
         }
-        if (end > 0 && write_timed(fd, buf, end, opt.idle_ms > 0) == -1) {
+        if (end > 0 && write_timed(fd, buf, end, opt.idle_ms > 0, &stop_requested) == -1) {
             write_failed(peer);
             return;
         }
