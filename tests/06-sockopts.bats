@@ -224,6 +224,32 @@ serve_and_stop() {
   [[ ${lines[2]} == "127.0.0.1:$idle disconnected" ]]
 }
 
+@test "lesson06 SO_SNDTIMEO: the server drops a client that sent a lot and stopped reading, and serves the next" {
+  start_server lesson06/server --idle-timeout 1 0
+  # 10 MB of echo is more than both kernels' buffers hold: the server's
+  # write blocks, and then so does the peer's own send. Nobody reads.
+  start_background "$BATS_TEST_TMPDIR/stuck.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:10485760 hold
+  wait_for_log ' connected$'
+  local start=$EPOCHREALTIME
+  run_client lesson06/client 127.0.0.1 "$SERVER_PORT" <<<"next"
+  [[ $status -eq 0 && $output == next ]]
+  elapsed_between "$start" "$EPOCHREALTIME" 0.8 5
+  run grep -E 'idle|reading|connected' "$SERVER_LOG"
+  [[ ${lines[0]} =~ ^127\.0\.0\.1:([0-9]+)\ connected$ ]]
+  local stuck=${BASH_REMATCH[1]}
+  [[ ${lines[1]} == "127.0.0.1:$stuck not reading, a write waited 1 s, closing" ]]
+  [[ ${lines[2]} == "127.0.0.1:$stuck disconnected" ]]
+}
+
+@test "lesson06 SO_SNDTIMEO: with --send too, a client that never reads is dropped" {
+  start_server lesson06/server --idle-timeout 0.5 --send 64M 0
+  start_background "$BATS_TEST_TMPDIR/stuck.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" hold
+  wait_for_log ' connected$'
+  run_client lesson06/sink 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && ${lines[0]} == "received 67108864 bytes in "* ]]
+  grep -qx '127.0.0.1:[0-9]* not reading, a write waited 0.5 s, closing' "$SERVER_LOG"
+}
+
 @test "lesson06 SO_RCVTIMEO: a client that keeps talking is not dropped" {
   start_server lesson06/server --idle-timeout 1 0
   # Five lines, 0.3 s apart: 1.2 s in all, never 1 s of silence.
@@ -240,6 +266,20 @@ serve_and_stop() {
   wait_until "the server to wait in read()" _sleeping "$SERVER_PID"
   stop_server TERM
   [[ $SERVER_STATUS -eq 0 ]]
+}
+
+@test "lesson06 server: SIGTERM stops it within a second while a client streams at it" {
+  local mode
+  for mode in --silent --linger0; do
+    start_server lesson06/server "$mode" 0
+    start_background "$BATS_TEST_TMPDIR/stream.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" send:100000000000
+    wait_for_log ' connected$'
+    local started=$EPOCHREALTIME
+    stop_server TERM
+    [[ $SERVER_STATUS -eq 0 ]] || { echo "$mode: status $SERVER_STATUS"; return 1; }
+    elapsed_between "$started" "$EPOCHREALTIME" 0 1 || { echo "$mode"; return 1; }
+    kill_background "$BACKGROUND_PID"
+  done
 }
 
 # ---- 4. SO_RCVBUF / SO_SNDBUF -----------------------------------------------
@@ -302,6 +342,7 @@ serve_and_stop() {
 
 # ---- 6. SO_KEEPALIVE --------------------------------------------------------
 
+# bats test_tags=slow
 @test "lesson06 SO_KEEPALIVE: a peer that vanished is detected (network namespaces)" {
   can_use_netns || skip "needs root and network namespaces (ip netns)"
   run timeout -s KILL 60 "$SOCKLAB_ROOT/lessons/06-sockopts/vanish.sh" 1,1,3
@@ -363,6 +404,98 @@ serve_and_stop() {
   [[ -z $output ]]
 }
 
+# ---- command lines: getopt, long spellings, flags anywhere --------------------
+
+@test "lesson06: flags may follow the operands, on every libc (POSIXLY_CORRECT or not)" {
+  local posix
+  for posix in "" 1; do
+    SERVER_ENV=(${posix:+POSIXLY_CORRECT=1})
+    start_server lesson06/server 0 --send 1K --sndbuf 32K
+    POSIXLY_CORRECT=$posix run_client lesson06/sink 127.0.0.1 "$SERVER_PORT" --rcvbuf 32K
+    [[ $status -eq 0 && ${lines[0]} == "received 1024 bytes in "* ]] || { echo "posix '$posix': $output"; return 1; }
+    [[ ${lines[1]} == "SO_RCVBUF: 65536 after connect, 65536 at the end" ]]
+    start_server lesson06/server 0 127.0.0.1 --silent
+    POSIXLY_CORRECT=$posix run_client lesson06/client 127.0.0.1 "$SERVER_PORT" --timeout 0.2 <<<hi
+    [[ $status -eq 1 && $output == *"within 0.2 s (SO_RCVTIMEO)"* ]] || { echo "posix '$posix': $output"; return 1; }
+  done
+}
+
+@test "lesson06: every long flag has a getopt letter" {
+  start_server lesson06/server -s 1K -O 32K 0
+  run_client lesson06/sink -I 32K -d 0.1 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && ${lines[0]} == "received 1024 bytes in "* ]]
+  [[ ${lines[1]} == "SO_RCVBUF: 65536 after connect, 65536 at the end" ]]
+  start_server lesson06/server -ql -t 5 -n -I 64K 0
+  run_client lesson06/client -t 0.2 -k 5,1,3 127.0.0.1 "$SERVER_PORT" <<<hi
+  [[ $status -eq 1 && $output == *"within 0.2 s (SO_RCVTIMEO)"* ]]
+  start_server lesson06/server
+  run_client lesson06/pingpong -n -o -c 2 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && $output == "2 rounds in "* ]]
+  run --separate-stderr "$BIN/lesson06/inspect" -I 64K -O 32K
+  [[ $status -eq 0 && $(inspect_row "$output" SO_RCVBUF) == "131072 131072 131072 131072" ]]
+}
+
+@test "lesson06: unknown letters, -- and a value after its flag's operands" {
+  run --separate-stderr "$BIN/lesson06/server" -x 0
+  [[ $status -eq 2 && $stderr == *"unknown option '-x'"* && $stderr == *"usage: server "* ]]
+  run --separate-stderr "$BIN/lesson06/client" 127.0.0.1 9 --timeout
+  [[ $status -eq 2 && $stderr == *"--timeout needs a value"* ]]
+  run --separate-stderr "$BIN/lesson06/sink" -I
+  [[ $status -eq 2 && $stderr == *"--rcvbuf needs a value"* ]]
+  # After --, everything is an operand.
+  run --separate-stderr "$BIN/lesson06/inspect" -- --rcvbuf
+  [[ $status -eq 2 && $stderr == *"unexpected argument '--rcvbuf'"* ]]
+  run --separate-stderr "$BIN/lesson06/server" -- --linger0
+  [[ $status -eq 2 && $stderr == *"invalid port '--linger0'"* ]]
+  # The split command line has room for 32 words: more is a usage error.
+  run --separate-stderr timeout 5 "$BIN/lesson06/server" $(printf -- '-q %.0s' {1..40}) 0
+  [[ $status -eq 2 && $stderr == *"too many arguments"* ]]
+  # -h after the operands still asks for help.
+  run --separate-stderr "$BIN/lesson06/client" 127.0.0.1 9 -h
+  [[ $status -eq 0 && $output == "usage: client "* ]]
+}
+
+@test "lesson06 pingpong: --rounds is a plain count (no K or M)" {
+  run --separate-stderr "$BIN/lesson06/pingpong" --rounds 1K 127.0.0.1 9
+  [[ $status -eq 2 && $stderr == *"invalid count '1K' for --rounds"* ]]
+}
+
+# ---- portability: options POSIX does not define --------------------------------
+
+# build_without_linux_options: builds inspect and client into $BATS_TEST_TMPDIR
+# against headers that lack SO_REUSEPORT, IP_TTL and the TCP_KEEP* timers, as
+# a BSD's may: each wrapper includes the real header, then forgets them.
+build_without_linux_options() {
+  local inc=$BATS_TEST_TMPDIR/inc p
+  mkdir -p "$inc/netinet" "$inc/sys"
+  printf '#include_next <netinet/tcp.h>\n#undef TCP_KEEPIDLE\n#undef TCP_KEEPINTVL\n#undef TCP_KEEPCNT\n' \
+    >"$inc/netinet/tcp.h"
+  printf '#include_next <netinet/in.h>\n#undef IP_TTL\n' >"$inc/netinet/in.h"
+  printf '#include_next <sys/socket.h>\n#undef SO_REUSEPORT\n' >"$inc/sys/socket.h"
+  for p in inspect client; do
+    "${CC:-cc}" -std=c11 -Wall -Wextra -Werror -isystem "$inc" -I"$SOCKLAB_ROOT/common" \
+      -o "$BATS_TEST_TMPDIR/$p" "$SOCKLAB_ROOT/lessons/06-sockopts/$p.c" "$SOCKLAB_ROOT"/common/*.c -pthread ||
+      return 1
+  done
+}
+
+@test "lesson06: without the Linux-only options it still builds, and says what is missing" {
+  build_without_linux_options
+  run --separate-stderr "$BATS_TEST_TMPDIR/inspect"
+  [[ $status -eq 0 && -z $stderr ]]
+  local o
+  for o in SO_REUSEPORT TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT IP_TTL; do
+    [[ $(inspect_row "$output" "$o") == "(not on this system)" ]] || { echo "$o: $(inspect_row "$output" "$o")"; return 1; }
+  done
+  [[ $(inspect_row "$output" SO_KEEPALIVE) == "off off off off" ]]
+  start_server lesson06/server --silent 0
+  run --separate-stderr timeout 10 "$BATS_TEST_TMPDIR/client" --keepalive 5,1,3 --timeout 0.2 \
+    127.0.0.1 "$SERVER_PORT" <<<hello
+  [[ $status -eq 1 ]]
+  [[ ${stderr_lines[0]} == "client: no TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT here: keepalive on, with the system's timers" ]]
+  [[ ${stderr_lines[1]} == *"within 0.2 s (SO_RCVTIMEO), giving up" ]]
+}
+
 # ---- the conventions every program follows ----------------------------------
 
 @test "lesson06 server: usage and help" { check_usage lesson06/server; }
@@ -379,6 +512,28 @@ serve_and_stop() {
 @test "lesson06 client: a closed port exits 1 naming the address" { check_client_refused lesson06/client; }
 @test "lesson06 sink: a closed port exits 1 naming the address" { check_client_refused lesson06/sink; }
 @test "lesson06 pingpong: a closed port exits 1 naming the address" { check_client_refused lesson06/pingpong; }
+
+@test "lesson06 client: Ctrl-C keeps its default action: the client dies by SIGINT (status 130)" {
+  start_server lesson06/server --silent 0
+  # A background job of a script starts with SIGINT ignored; env gives the
+  # client the default action a terminal's foreground job has.
+  start_background "$BATS_TEST_TMPDIR/client.out" bash -c \
+    'exec env --default-signal=INT "$0" 127.0.0.1 "$1" <<<hello' "$BIN/lesson06/client" "$SERVER_PORT"
+  local watchdog=$BACKGROUND_PID pid
+  wait_until "the client to start" eval 'pid=$(pgrep -P "$watchdog")'
+  wait_for_log ' connected$'
+  wait_until "the client to wait for its reply" _sleeping "$pid"
+  # Neither caught nor ignored: bit 2 (SIGINT) is clear in both masks.
+  local mask
+  for mask in SigCgt SigIgn; do
+    (( (0x$(awk -v m="$mask:" '$1 == m { print $2 }' "/proc/$pid/status") & 2) == 0 )) ||
+      { echo "SIGINT is in the client's $mask"; return 1; }
+  done
+  kill -INT "$pid"
+  local status=0
+  wait "$watchdog" || status=$?
+  [[ $status -eq 130 ]] || { echo "status $status"; cat "$BATS_TEST_TMPDIR/client.out"; return 1; }
+}
 
 @test "lesson06: server, client, sink and pingpong work over IPv6 ::1" {
   check_listens_on lesson06/server ::1 '[::1]'
@@ -401,4 +556,5 @@ serve_and_stop() {
      $output == *"127.0.0.1:$SERVER_PORT: Broken pipe (EPIPE)" ]]
 }
 
+# bats test_tags=slow
 @test "docs/06-sockopts.md: every console transcript replays" { replay_chapter docs/06-sockopts.md; }

@@ -4,14 +4,19 @@
  *
  *     usage: client [--timeout SEC] [--keepalive IDLE,INTERVAL,COUNT] HOST PORT
  *
- *   --timeout SEC    SO_RCVTIMEO: give up on a reply after SEC seconds
- *                    instead of waiting forever for a server that hangs
- *   --keepalive I,N,C  SO_KEEPALIVE with TCP_KEEPIDLE I, TCP_KEEPINTVL N and
- *                    TCP_KEEPCNT C (seconds, seconds, probes): notice a peer
- *                    that has vanished without a word
+ *   -t, --timeout SEC    SO_RCVTIMEO: give up on a reply after SEC seconds
+ *                        instead of waiting forever for a server that hangs
+ *   -k, --keepalive I,N,C  SO_KEEPALIVE with TCP_KEEPIDLE I, TCP_KEEPINTVL N
+ *                        and TCP_KEEPCNT C (seconds, seconds, probes): notice
+ *                        a peer that has vanished without a word. The three
+ *                        timers are not POSIX; where the system lacks them,
+ *                        the client says so and keepalive uses its defaults.
  *
  * Without either, a reply that never comes is waited for forever: a TCP
  * connection has no timeout of its own while nothing is being sent.
+ *
+ * Ctrl-C (SIGINT) keeps its default action: the client holds nothing to
+ * clean up, and dying by the signal lets a shell loop around it stop too.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -55,21 +60,25 @@ bad:
     usage_error(usage, "invalid keepalive '%s': expected IDLE,INTERVAL,COUNT, e.g. 5,1,3", s);
 }
 
-static int parse_flags(int argc, char *argv[])
+static const char optstring[] = ":t:k:h";
+static const struct long_flag long_flags[] = {
+    {"--timeout", "-t"}, {"--keepalive", "-k"}, {"--help", "-h"}, {NULL, NULL},
+};
+
+/* The flags; the operands (HOST PORT) go into cl as a command line. */
+static void parse_flags(int argc, char *argv[], struct cmdline *cl)
 {
-    int i;
+    int c;
 
-    for (i = 1; i < argc && is_flag(argv[i]); i++) {
-        const char *f = argv[i];
-
-        if (strcmp(f, "--timeout") == 0)
-            timeout_ms = seconds_flag(f, flag_value(argc, argv, &i, usage), usage);
-        else if (strcmp(f, "--keepalive") == 0)
-            parse_keepalive(flag_value(argc, argv, &i, usage));
-        else
-            usage_error(usage, "unknown option '%s'", f);
+    split_args(argc, argv, optstring, long_flags, usage, cl);
+    while ((c = getopt(cl->flagc, cl->flagv, optstring)) != -1) {
+        switch (c) {
+        case 't': timeout_ms = seconds_flag("--timeout", optarg, usage); break;
+        case 'k': parse_keepalive(optarg); break;
+        case 'h': print_usage(usage); exit(0);
+        default: flag_error(c, long_flags, usage);
+        }
     }
-    return i;
 }
 
 static int set_options(int fd)
@@ -79,12 +88,17 @@ static int set_options(int fd)
         return -1;
     if (keepalive[0] == 0)
         return 0;
-    /* The three timers are Linux's (also FreeBSD's); the switch is POSIX. */
-    if (set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 1) == -1 ||
-        set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", keepalive[0]) == -1 ||
+    /* The switch is POSIX; the three timers are Linux's (and some BSDs'). */
+    if (set_int_option(fd, SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 1) == -1)
+        return -1;
+#if defined(TCP_KEEPIDLE) && defined(TCP_KEEPINTVL) && defined(TCP_KEEPCNT)
+    if (set_int_option(fd, IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", keepalive[0]) == -1 ||
         set_int_option(fd, IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", keepalive[1]) == -1 ||
         set_int_option(fd, IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", keepalive[2]) == -1)
         return -1;
+#else
+    warn_msg("no TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT here: keepalive on, with the system's timers");
+#endif
     return 0;
 }
 
@@ -117,15 +131,12 @@ int main(int argc, char *argv[])
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
-    int fd, first, status = 1;
+    struct cmdline cl;
+    int fd, status = 1;
 
     set_progname(argv[0]);
-    if (wants_help(argc, argv)) {
-        print_usage(usage);
-        return 0;
-    }
-    first = parse_flags(argc, argv);
-    client_args(argc - first + 1, argv + first - 1, usage, &host, &port);
+    parse_flags(argc, argv, &cl);
+    client_args(cl.argc, cl.argv, usage, &host, &port);
     signal(SIGPIPE, SIG_IGN);
 
     fd = tcp_connect(host, port);

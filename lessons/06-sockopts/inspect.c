@@ -3,15 +3,19 @@
  * getsockopt() on four sockets: a fresh TCP socket, a fresh UDP socket, a
  * listening TCP socket and a connected one (both on 127.0.0.1).
  *
- *     usage: inspect [--rcvbuf BYTES] [--sndbuf BYTES]
+ *     usage: inspect [--rcvbuf BYTES] [--sndbuf BYTES]     (or -I, -O)
  *
  * With --rcvbuf or --sndbuf, each socket first gets setsockopt() with that
  * size, so the table shows what the kernel made of the request: Linux
  * stores twice the value (half of it is for its own bookkeeping), raises
  * it to a minimum and caps it at net.core.rmem_max / wmem_max.
+ *
+ * SO_REUSEPORT, IP_TTL and the TCP_KEEP* timers are not POSIX: each one's
+ * row is compiled only where the system defines it, and reads "not on this
+ * system" elsewhere.
  */
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE         /* SO_REUSEPORT is not in POSIX */
+#define _DEFAULT_SOURCE         /* glibc shows SO_REUSEPORT only with this */
 
 #include "socklab.h"
 #include "options.h"
@@ -21,12 +25,19 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char usage[] = "[--rcvbuf BYTES] [--sndbuf BYTES]";
 
-enum kind { KIND_INT, KIND_BOOL, KIND_LINGER, KIND_TIME, KIND_TYPE, KIND_ERRNO };
+static const char optstring[] = ":I:O:h";
+static const struct long_flag long_flags[] = {
+    {"--rcvbuf", "-I"}, {"--sndbuf", "-O"}, {"--help", "-h"}, {NULL, NULL},
+};
+
+/* KIND_MISSING: an option this system's headers do not define. */
+enum kind { KIND_MISSING, KIND_INT, KIND_BOOL, KIND_LINGER, KIND_TIME, KIND_TYPE, KIND_ERRNO };
 
 static const struct option {
     const char *name;
@@ -36,11 +47,27 @@ static const struct option {
 } options[] = {
     {"SO_TYPE",       SOL_SOCKET,  SO_TYPE,       KIND_TYPE,   ""},
     {"SO_REUSEADDR",  SOL_SOCKET,  SO_REUSEADDR,  KIND_BOOL,   ""},
+#ifdef SO_REUSEPORT
     {"SO_REUSEPORT",  SOL_SOCKET,  SO_REUSEPORT,  KIND_BOOL,   ""},
+#else
+    {"SO_REUSEPORT",  0,           0,             KIND_MISSING, ""},
+#endif
     {"SO_KEEPALIVE",  SOL_SOCKET,  SO_KEEPALIVE,  KIND_BOOL,   ""},
+#ifdef TCP_KEEPIDLE
     {"TCP_KEEPIDLE",  IPPROTO_TCP, TCP_KEEPIDLE,  KIND_INT,    " s"},
+#else
+    {"TCP_KEEPIDLE",  0,           0,             KIND_MISSING, ""},
+#endif
+#ifdef TCP_KEEPINTVL
     {"TCP_KEEPINTVL", IPPROTO_TCP, TCP_KEEPINTVL, KIND_INT,    " s"},
+#else
+    {"TCP_KEEPINTVL", 0,           0,             KIND_MISSING, ""},
+#endif
+#ifdef TCP_KEEPCNT
     {"TCP_KEEPCNT",   IPPROTO_TCP, TCP_KEEPCNT,   KIND_INT,    ""},
+#else
+    {"TCP_KEEPCNT",   0,           0,             KIND_MISSING, ""},
+#endif
     {"SO_LINGER",     SOL_SOCKET,  SO_LINGER,     KIND_LINGER, ""},
     {"SO_RCVBUF",     SOL_SOCKET,  SO_RCVBUF,     KIND_INT,    ""},
     {"SO_SNDBUF",     SOL_SOCKET,  SO_SNDBUF,     KIND_INT,    ""},
@@ -48,7 +75,11 @@ static const struct option {
     {"SO_SNDTIMEO",   SOL_SOCKET,  SO_SNDTIMEO,   KIND_TIME,   ""},
     {"TCP_NODELAY",   IPPROTO_TCP, TCP_NODELAY,   KIND_BOOL,   ""},
     {"SO_BROADCAST",  SOL_SOCKET,  SO_BROADCAST,  KIND_BOOL,   ""},
+#ifdef IP_TTL
     {"IP_TTL",        IPPROTO_IP,  IP_TTL,        KIND_INT,    ""},
+#else
+    {"IP_TTL",        0,           0,             KIND_MISSING, ""},
+#endif
     {"SO_ERROR",      SOL_SOCKET,  SO_ERROR,      KIND_ERRNO,  ""},
 };
 
@@ -70,6 +101,8 @@ static void describe(int fd, const struct option *o, char *out, size_t size)
         return;
     }
     switch (o->kind) {
+    case KIND_MISSING:
+        break;                  /* main() prints no cells for it */
     case KIND_INT:
         snprintf(out, size, "%d%s", v.i, o->unit);
         break;
@@ -103,27 +136,23 @@ int main(int argc, char *argv[])
 {
     struct sockaddr_in addr;
     socklen_t addr_len = sizeof addr;
-    int rcvbuf = -1, sndbuf = -1, i, status = 1;
+    struct cmdline cl;
+    int rcvbuf = -1, sndbuf = -1, i, c, status = 1;
     int fd[4] = {-1, -1, -1, -1};
     static const char *const column[4] = {"TCP", "UDP", "listening", "connected"};
 
     set_progname(argv[0]);
-    if (wants_help(argc, argv)) {
-        print_usage(usage);
-        return 0;
+    split_args(argc, argv, optstring, long_flags, usage, &cl);
+    while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
+        switch (c) {
+        case 'I': rcvbuf = bytes_flag("--rcvbuf", optarg, usage); break;
+        case 'O': sndbuf = bytes_flag("--sndbuf", optarg, usage); break;
+        case 'h': print_usage(usage); return 0;
+        default: flag_error(c, long_flags, usage);
+        }
     }
-    for (i = 1; i < argc; i++) {
-        const char *f = argv[i];
-
-        if (strcmp(f, "--rcvbuf") == 0)
-            rcvbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
-        else if (strcmp(f, "--sndbuf") == 0)
-            sndbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
-        else if (is_flag(f))
-            usage_error(usage, "unknown option '%s'", f);
-        else
-            usage_error(usage, "unexpected argument '%s'", f);
-    }
+    if (cl.argc > 1)
+        usage_error(usage, "unexpected argument '%s'", cl.argv[1]);
 
     fd[0] = socket(AF_INET, SOCK_STREAM, 0);
     fd[1] = socket(AF_INET, SOCK_DGRAM, 0);
@@ -163,6 +192,10 @@ int main(int argc, char *argv[])
     printf("\n");
     for (size_t o = 0; o < sizeof options / sizeof options[0]; o++) {
         printf("%-14s", options[o].name);
+        if (options[o].kind == KIND_MISSING) {
+            printf(" (not on this system)\n");
+            continue;
+        }
         for (i = 0; i < 4; i++) {
             char cell[32];
 

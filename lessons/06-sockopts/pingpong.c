@@ -11,10 +11,10 @@
  * cannot come before the rest of the line. About 40 ms pass on Linux
  * before the delayed ACK gives up, every round.
  *
- *   --nodelay    TCP_NODELAY: send each write at once
- *   --one-write  build the request in memory and write it once: the better
- *                cure, one segment instead of two, no option needed
- *   --rounds N   how many rounds (default 20)
+ *   -n, --nodelay    TCP_NODELAY: send each write at once
+ *   -o, --one-write  build the request in memory and write it once: the
+ *                    better cure, one segment instead of two, no option
+ *   -c, --rounds N   how many rounds (default 20)
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -31,6 +31,12 @@
 #include <unistd.h>
 
 static const char usage[] = "[--nodelay] [--one-write] [--rounds N] HOST PORT";
+
+static const char optstring[] = ":noc:h";
+static const struct long_flag long_flags[] = {
+    {"--nodelay", "-n"}, {"--one-write", "-o"}, {"--rounds", "-c"}, {"--help", "-h"},
+    {NULL, NULL},
+};
 
 static double now(void)
 {
@@ -71,30 +77,23 @@ int main(int argc, char *argv[])
 {
     const char *host, *port;
     char server[ADDR_STRLEN];
-    unsigned long long rounds = 20;
-    int fd, i, nodelay = 0, one_write = 0;
+    unsigned long rounds = 20;
+    struct cmdline cl;
+    int fd, c, nodelay = 0, one_write = 0;
     double start, secs;
 
     set_progname(argv[0]);
-    if (wants_help(argc, argv)) {
-        print_usage(usage);
-        return 0;
-    }
-    for (i = 1; i < argc && is_flag(argv[i]); i++) {
-        if (strcmp(argv[i], "--nodelay") == 0) {
-            nodelay = 1;
-        } else if (strcmp(argv[i], "--one-write") == 0) {
-            one_write = 1;
-        } else if (strcmp(argv[i], "--rounds") == 0) {
-            const char *v = flag_value(argc, argv, &i, usage);
-
-            if (parse_bytes(v, 1000000, &rounds) == -1 || rounds == 0)
-                usage_error(usage, "invalid count '%s' for --rounds: expected 1 to 1000000", v);
-        } else {
-            usage_error(usage, "unknown option '%s'", argv[i]);
+    split_args(argc, argv, optstring, long_flags, usage, &cl);
+    while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
+        switch (c) {
+        case 'n': nodelay = 1; break;
+        case 'o': one_write = 1; break;
+        case 'c': rounds = count_flag("--rounds", optarg, 1000000, usage); break;
+        case 'h': print_usage(usage); return 0;
+        default: flag_error(c, long_flags, usage);
         }
     }
-    client_args(argc - i + 1, argv + i - 1, usage, &host, &port);
+    client_args(cl.argc, cl.argv, usage, &host, &port);
     signal(SIGPIPE, SIG_IGN);
 
     fd = tcp_connect(host, port);
@@ -117,7 +116,7 @@ int main(int argc, char *argv[])
         }
     }
     secs = now() - start;
-    printf("%llu rounds in %.3f s: %.3f ms per round\n", rounds, secs, secs * 1000 / (double)rounds);
+    printf("%lu rounds in %.3f s: %.3f ms per round\n", rounds, secs, secs * 1000 / (double)rounds);
     close(fd);
     return 0;
 }

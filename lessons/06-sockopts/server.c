@@ -11,16 +11,17 @@
  * the newline is what a request/response protocol does, and what makes the
  * Nagle stall of pingpong.c visible).
  *
- *   --no-reuseaddr     bind without SO_REUSEADDR (restart fails in TIME_WAIT)
- *   --linger0          close each connection with SO_LINGER {1, 0}: an RST
- *   --idle-timeout SEC SO_RCVTIMEO: drop a client silent for SEC seconds
- *   --send BYTES       send each client BYTES bytes, then close; read nothing
- *   --silent           read what clients send but never answer
- *   --rcvbuf, --sndbuf SO_RCVBUF, SO_SNDBUF on the listening socket; the
- *                      connections it accepts inherit them
+ *   -n, --no-reuseaddr    bind without SO_REUSEADDR (restart fails in TIME_WAIT)
+ *   -l, --linger0         close each connection with SO_LINGER {1, 0}: an RST
+ *   -t, --idle-timeout SEC  SO_RCVTIMEO and SO_SNDTIMEO: drop a client when a
+ *                         read gets nothing, or a write cannot finish, for SEC s
+ *   -s, --send BYTES      send each client BYTES bytes, then close; read nothing
+ *   -q, --silent          read what clients send but never answer
+ *   -I, --rcvbuf BYTES    SO_RCVBUF, and -O, --sndbuf BYTES SO_SNDBUF, on the
+ *                         listening socket; the connections it accepts inherit them
  *
- * The socket/bind/listen sequence is spelled out here instead of calling
- * tcp_listen(), because tcp_listen() always sets SO_REUSEADDR.
+ * The options that must come before bind() are set by before_bind(), which
+ * tcp_open() in options.h calls: tcp_listen() always sets SO_REUSEADDR.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -28,7 +29,6 @@
 #include "options.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +37,13 @@
 static const char usage[] =
     "[--no-reuseaddr] [--linger0] [--idle-timeout SEC] [--send BYTES] [--silent]\n"
     "              [--rcvbuf BYTES] [--sndbuf BYTES] PORT [ADDRESS]";
+
+static const char optstring[] = ":nlt:s:qI:O:h";
+static const struct long_flag long_flags[] = {
+    {"--no-reuseaddr", "-n"}, {"--linger0", "-l"}, {"--idle-timeout", "-t"},
+    {"--send", "-s"}, {"--silent", "-q"}, {"--rcvbuf", "-I"}, {"--sndbuf", "-O"},
+    {"--help", "-h"}, {NULL, NULL},
+};
 
 static struct {
     int reuseaddr;              /* SO_REUSEADDR before bind: on by default */
@@ -48,84 +55,54 @@ static struct {
     int rcvbuf, sndbuf;         /* -1: leave the kernel's choice */
 } opt = {.reuseaddr = 1, .rcvbuf = -1, .sndbuf = -1};
 
-/* The flags before PORT; returns the index of PORT. */
-static int parse_flags(int argc, char *argv[])
+/* The flags; the operands (PORT [ADDRESS]) go into cl as a command line. */
+static void parse_flags(int argc, char *argv[], struct cmdline *cl)
 {
-    int i;
+    int c;
 
-    for (i = 1; i < argc && is_flag(argv[i]); i++) {
-        const char *f = argv[i];
+    split_args(argc, argv, optstring, long_flags, usage, cl);
+    while ((c = getopt(cl->flagc, cl->flagv, optstring)) != -1) {
+        const char *flag = flag_name(long_flags, c);
 
-        if (strcmp(f, "--no-reuseaddr") == 0) {
-            opt.reuseaddr = 0;
-        } else if (strcmp(f, "--linger0") == 0) {
-            opt.linger0 = 1;
-        } else if (strcmp(f, "--idle-timeout") == 0) {
-            opt.idle_ms = seconds_flag(f, flag_value(argc, argv, &i, usage), usage);
-        } else if (strcmp(f, "--send") == 0) {
-            const char *v = flag_value(argc, argv, &i, usage);
-
-            if (parse_bytes(v, ULLONG_MAX, &opt.send_bytes) == -1)
-                usage_error(usage, "invalid size '%s' for --send: expected bytes, e.g. 4M", v);
+        switch (c) {
+        case 'n': opt.reuseaddr = 0; break;
+        case 'l': opt.linger0 = 1; break;
+        case 't': opt.idle_ms = seconds_flag(flag, optarg, usage); break;
+        case 's':
+            if (parse_bytes(optarg, ULLONG_MAX, &opt.send_bytes) == -1)
+                usage_error(usage, "invalid size '%s' for --send: expected bytes, e.g. 4M", optarg);
             opt.sending = 1;
-        } else if (strcmp(f, "--silent") == 0) {
-            opt.silent = 1;
-        } else if (strcmp(f, "--rcvbuf") == 0) {
-            opt.rcvbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
-        } else if (strcmp(f, "--sndbuf") == 0) {
-            opt.sndbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
-        } else {
-            usage_error(usage, "unknown option '%s'", f);
+            break;
+        case 'q': opt.silent = 1; break;
+        case 'I': opt.rcvbuf = bytes_flag(flag, optarg, usage); break;
+        case 'O': opt.sndbuf = bytes_flag(flag, optarg, usage); break;
+        case 'h': print_usage(usage); exit(0);
+        default: flag_error(c, long_flags, usage);
         }
     }
     if (opt.sending && opt.silent)
         usage_error(usage, "--send and --silent do not go together");
-    return i;
 }
 
-/* socket, [SO_REUSEADDR], buffers, bind, listen; -1 after saying why. */
-static int listen_on(const char *host, const char *port)
+/* Run by tcp_open() on the new socket, before bind(). */
+static int before_bind(int fd)
 {
-    struct addrinfo hints, *list, *ai;
-    char addr[ADDR_STRLEN];
-    int fd = -1, rc;
-
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &list);
-    if (rc != 0) {
-        warn_msg("getaddrinfo %s: %s", host, gai_strerror(rc));
+    /* The whole of lesson 06's first demonstration is this one call. */
+    if (opt.reuseaddr && set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", 1) == -1)
         return -1;
-    }
-    for (ai = list; ai != NULL && fd == -1; ai = ai->ai_next) {
-        format_addr(ai->ai_addr, ai->ai_addrlen, addr);
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == -1) {
-            warn_errno("socket %s", addr);
-            continue;
-        }
-        /* The whole of lesson 06's first demonstration is this one call. */
-        if ((opt.reuseaddr &&
-             set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", 1) == -1) ||
-            set_buffers(fd, opt.rcvbuf, opt.sndbuf) == -1) {
-            close(fd);
-            fd = -1;
-            continue;
-        }
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-            warn_errno("bind %s", addr);
-            close(fd);
-            fd = -1;
-        } else if (listen(fd, SOMAXCONN) == -1) {
-            warn_errno("listen %s", addr);
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(list);
-    return fd;
+    return set_buffers(fd, opt.rcvbuf, opt.sndbuf);
+}
+
+/* After write_timed(): EAGAIN is the send timeout, not an error. */
+static void write_failed(const char *peer)
+{
+    char secs[32];
+
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        printf("%s not reading, a write waited %s s, closing\n", peer,
+               seconds_text(opt.idle_ms, secs));
+    else if (errno != EINTR)
+        warn_errno("write %s", peer);   /* EPIPE, ECONNRESET */
 }
 
 /* Pattern bytes to one client, then close: the data for sink.c. */
@@ -139,9 +116,8 @@ static void send_bulk(int fd, const char *peer)
     while (left > 0) {
         size_t chunk = left < sizeof buf ? (size_t)left : sizeof buf;
 
-        if (write_all(fd, buf, chunk, &stop_requested) == -1) {
-            if (errno != EINTR)
-                warn_errno("write %s", peer);   /* EPIPE, ECONNRESET */
+        if (write_timed(fd, buf, chunk, opt.idle_ms > 0, &stop_requested) == -1) {
+            write_failed(peer);
             return;
         }
         left -= chunk;
@@ -158,7 +134,7 @@ static void echo_lines(int fd, const char *peer)
     char buf[4096];
     size_t used = 0;
 
-    for (;;) {
+    while (!stop_requested) {   /* also when every read() finds data */
         ssize_t n = read(fd, buf + used, sizeof buf - used);
         size_t end = 0;
 
@@ -186,9 +162,8 @@ static void echo_lines(int fd, const char *peer)
             used = 0;           /* read and forget: never answer */
             continue;
         }
-        if (end > 0 && write_all(fd, buf, end, &stop_requested) == -1) {
-            if (errno != EINTR)
-                warn_errno("write %s", peer);
+        if (end > 0 && write_timed(fd, buf, end, opt.idle_ms > 0, &stop_requested) == -1) {
+            write_failed(peer);
             return;
         }
         memmove(buf, buf + end, used - end);
@@ -198,8 +173,10 @@ static void echo_lines(int fd, const char *peer)
 
 static void serve(int fd, const char *peer)
 {
+    /* Silence either way: a client that sends nothing, or reads nothing. */
     if (opt.idle_ms > 0 &&
-        set_timeout_option(fd, SO_RCVTIMEO, "SO_RCVTIMEO", opt.idle_ms) == -1)
+        (set_timeout_option(fd, SO_RCVTIMEO, "SO_RCVTIMEO", opt.idle_ms) == -1 ||
+         set_timeout_option(fd, SO_SNDTIMEO, "SO_SNDTIMEO", opt.idle_ms) == -1))
         return;
     if (opt.sending)
         send_bulk(fd, peer);
@@ -218,19 +195,16 @@ int main(int argc, char *argv[])
 {
     const char *port, *host;
     char addr[ADDR_STRLEN];
-    int listen_fd, first;
+    struct cmdline cl;
+    int listen_fd;
 
     set_progname(argv[0]);
-    if (wants_help(argc, argv)) {
-        print_usage(usage);
-        return 0;
-    }
-    first = parse_flags(argc, argv);
-    server_args(argc - first + 1, argv + first - 1, usage, &port, &host);
+    parse_flags(argc, argv, &cl);
+    server_args(cl.argc, cl.argv, usage, &port, &host);
     setvbuf(stdout, NULL, _IOLBF, 0);
     catch_stop_signals();
 
-    listen_fd = listen_on(host, port);
+    listen_fd = tcp_open(host, port, 1, before_bind, addr);
     if (listen_fd == -1)
         return 1;
     printf("listening on %s\n", local_addr(listen_fd, addr));

@@ -5,11 +5,11 @@
  *
  *     usage: sink [--rcvbuf BYTES] [--delay SEC] HOST PORT
  *
- *   --rcvbuf BYTES   SO_RCVBUF, set before connect(): the receive window
- *                    is agreed in the handshake, so later is too late for
- *                    part of its effect
- *   --delay SEC      wait SEC seconds before the first read: a slow reader,
- *                    so that the server closes while data is still on its way
+ *   -I, --rcvbuf BYTES   SO_RCVBUF, set before connect(): the receive window
+ *                        is agreed in the handshake, so later is too late for
+ *                        part of its effect
+ *   -d, --delay SEC      wait SEC seconds before the first read: a slow reader,
+ *                        so that the server closes while data is on its way
  *
  * It also prints SO_RCVBUF as read back after connect() and at the end: with
  * no --rcvbuf, the second is larger, because Linux grows the buffer of a
@@ -21,52 +21,25 @@
 #include "options.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 static const char usage[] = "[--rcvbuf BYTES] [--delay SEC] HOST PORT";
 
-/*
- * socket, SO_RCVBUF, connect: tcp_connect() with one call in the middle.
- * The address connected to goes into addr (getpeername() would fail if
- * the server had already reset the connection).
- */
-static int connect_with_rcvbuf(const char *host, const char *port, int rcvbuf,
-                               char addr[ADDR_STRLEN])
-{
-    struct addrinfo hints, *list, *ai;
-    int fd = -1, rc;
+static const char optstring[] = ":I:d:h";
+static const struct long_flag long_flags[] = {
+    {"--rcvbuf", "-I"}, {"--delay", "-d"}, {"--help", "-h"}, {NULL, NULL},
+};
 
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    rc = getaddrinfo(host, port, &hints, &list);
-    if (rc != 0) {
-        warn_msg("getaddrinfo %s: %s", host, gai_strerror(rc));
-        return -1;
-    }
-    for (ai = list; ai != NULL && fd == -1; ai = ai->ai_next) {
-        format_addr(ai->ai_addr, ai->ai_addrlen, addr);
-        fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
-        if (fd == -1) {
-            warn_errno("socket %s", addr);
-            continue;
-        }
-        if (set_buffers(fd, rcvbuf, -1) == -1) {
-            close(fd);
-            fd = -1;
-        } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == -1) {
-            warn_errno("connect %s", addr);
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(list);
-    return fd;
+static int rcvbuf = -1;             /* -1: the kernel's choice */
+
+/* Run by tcp_open() on the new socket, before connect(). */
+static int before_connect(int fd)
+{
+    return set_buffers(fd, rcvbuf, -1);
 }
 
 static int rcvbuf_now(int fd)
@@ -96,27 +69,23 @@ int main(int argc, char *argv[])
     struct timespec start;
     double secs;
     long delay_ms = 0;
-    int fd, i, rcvbuf = -1, rcvbuf_start, eof = 0;
+    struct cmdline cl;
+    int fd, c, rcvbuf_start, eof = 0;
 
     set_progname(argv[0]);
-    if (wants_help(argc, argv)) {
-        print_usage(usage);
-        return 0;
+    split_args(argc, argv, optstring, long_flags, usage, &cl);
+    while ((c = getopt(cl.flagc, cl.flagv, optstring)) != -1) {
+        switch (c) {
+        case 'I': rcvbuf = bytes_flag("--rcvbuf", optarg, usage); break;
+        case 'd': delay_ms = seconds_flag("--delay", optarg, usage); break;
+        case 'h': print_usage(usage); return 0;
+        default: flag_error(c, long_flags, usage);
+        }
     }
-    for (i = 1; i < argc && is_flag(argv[i]); i++) {
-        const char *f = argv[i];
-
-        if (strcmp(f, "--rcvbuf") == 0)
-            rcvbuf = bytes_flag(f, flag_value(argc, argv, &i, usage), usage);
-        else if (strcmp(f, "--delay") == 0)
-            delay_ms = seconds_flag(f, flag_value(argc, argv, &i, usage), usage);
-        else
-            usage_error(usage, "unknown option '%s'", f);
-    }
-    client_args(argc - i + 1, argv + i - 1, usage, &host, &port);
+    client_args(cl.argc, cl.argv, usage, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
 
-    fd = connect_with_rcvbuf(host, port, rcvbuf, server);
+    fd = tcp_open(host, port, 0, before_connect, server);
     if (fd == -1)
         return 1;
     rcvbuf_start = rcvbuf_now(fd);
