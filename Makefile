@@ -182,7 +182,7 @@ else
 	@echo "== grading $(EX_WHICH) of $(EX_NAME)"
 	@SOCKLAB_BIN=$(BINDIR) SOCKLAB_VARIANT=$(VARIANT) \
 	  SOCKLAB_EXERCISE_BIN=$(EX_BIN)/$(EX_NAME)$(if $(SOLUTION),/solution) \
-	  $(BATS) --pretty exercises/$(EX_NAME)/test.bats || { \
+	  $(BATS) --formatter $(CURDIR)/tests/grade-report exercises/$(EX_NAME)/test.bats || { \
 	  echo; \
 	  echo "Not there yet: each check marked ✗ says what it expected and what came back."; \
 	  echo "The task and hints: exercises/$(EX_NAME)/README.md"; \
