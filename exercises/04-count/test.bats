@@ -48,12 +48,12 @@ at_once() {
   done
   for i in "${!fds[@]}"; do
     reply=
-    read -r -t "$DEADLINE" reply <&"${fds[i]}" || true
+    read -r -t "$DEADLINE" reply <&"${fds[i]}" 2>/dev/null || true
     NUMBERS+=("$(number_of "$reply")")
     [[ -n ${NUMBERS[i]} ]] ||
       { expect "the first line of a client" "you are client #N (N from 1 to $n)" "$reply"; return 1; }
     reply=
-    read -r -t "$DEADLINE" reply <&"${fds[i]}" || true
+    read -r -t "$DEADLINE" reply <&"${fds[i]}" 2>/dev/null || true
     expect "the second line of client #${NUMBERS[i]}" "client $i" "$reply" || return 1
   done
   for fd in "${fds[@]}"; do exec {fd}>&-; done
