@@ -148,6 +148,16 @@ _log_has_unless_stopped() {
   return 1
 }
 
+# _announced WATCHDOG (replaces the helpers' version): the same, in words
+# for a learner when the program under test exits before it listens.
+_announced() {
+  if ! kill -0 "$1" 2>/dev/null; then
+    echo "the server exited before it printed \"listening on ...\" (its usage, or an error?)" >&2
+    return 3
+  fi
+  grep -qs '^listening on ' "$SERVER_LOG"
+}
+
 # with_lessons COMMAND...: runs a helper with the lessons' programs in BIN.
 with_lessons() {
   local BIN=$LESSON_BIN
