@@ -302,6 +302,7 @@ serve_and_stop() {
 
 # ---- 6. SO_KEEPALIVE --------------------------------------------------------
 
+# bats test_tags=slow
 @test "lesson06 SO_KEEPALIVE: a peer that vanished is detected (network namespaces)" {
   can_use_netns || skip "needs root and network namespaces (ip netns)"
   run timeout -s KILL 60 "$SOCKLAB_ROOT/lessons/06-sockopts/vanish.sh" 1,1,3
@@ -401,4 +402,5 @@ serve_and_stop() {
      $output == *"127.0.0.1:$SERVER_PORT: Broken pipe (EPIPE)" ]]
 }
 
+# bats test_tags=slow
 @test "docs/06-sockopts.md: every console transcript replays" { replay_chapter docs/06-sockopts.md; }

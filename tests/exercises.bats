@@ -77,6 +77,7 @@ grade() {
 # indented: $output, shifted right so no nested "ok"/"not ok" starts a line.
 indented() { sed 's/^/    /' <<<"$output"; }
 
+# bats test_tags=slow
 @test "exercises: every check passes against the reference solution" {
   local ex failed=0 n=0
   while read -r ex; do
@@ -92,6 +93,7 @@ indented() { sed 's/^/    /' <<<"$output"; }
   ((failed == 0))
 }
 
+# bats test_tags=slow
 @test "exercises: every untouched starter fails at least one check" {
   local ex failed=0 n=0
   while read -r ex; do
