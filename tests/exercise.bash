@@ -14,6 +14,8 @@
 # The grader's report is read by learners, so a check that fails says what
 # it expected and what came back (expect, expect_match), in plain words.
 
+# shellcheck disable=SC2154  # _servers, _server_logs: helpers.bash's; lines: bats' run
+
 # helpers.bash finds the repository from the test file's directory, which it
 # expects to be tests/: for the time it loads, this file's directory stands in.
 EXERCISE_DIR=$BATS_TEST_DIRNAME
