@@ -77,7 +77,8 @@ sanitizer_gist() {
     function tidy(s) {
       gsub(/==[0-9]+==/, "", s); gsub(/ \(pid=[0-9]+\)/, "", s)
       gsub(/ \([^ ()]+\+0x[0-9a-f]+\)/, "", s); gsub(/0x[0-9a-f]+ in /, "", s)
-      gsub(/ at 0x[0-9a-f]+/, "", s); gsub(root, "", s)
+      gsub(/ at 0x[0-9a-f]+/, "", s); gsub(/ 0x[0-9a-f]+ is located/, " is located", s)
+      gsub(root, "", s)
       return s
     }
     !started && /(ERROR|WARNING): [A-Za-z]+Sanitizer: / {
