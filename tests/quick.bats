@@ -24,6 +24,7 @@ setup_file() {
 # calls failing with EINTR; the server then stops cleanly.
 faulty_roundtrip() {
   local log=$BATS_TEST_TMPDIR/faults.log
+  # shellcheck disable=SC2034  # read by start_server
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=7
               SOCKLAB_FAULT_LOG="$log")
   start_server "$1"
