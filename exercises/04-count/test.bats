@@ -40,7 +40,11 @@ at_once() {
   local n=$1 i fd reply fds=()
   NUMBERS=()
   for ((i = 0; i < n; i++)); do
-    exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT" || return 1
+    if ! { exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"; } 2>/dev/null; then
+      _not_judged "connecting client $((i + 1))" ||
+        echo "connecting client $((i + 1)): the server refused the connection"
+      return 1
+    fi
     fds+=("$fd")
   done
   for i in "${!fds[@]}"; do
