@@ -68,24 +68,32 @@ regex_quote() { sed 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$1"; }
     $((STAMP_LEN + 10001)) "$(received)" "a $STAMP_LEN-byte time, the line, its newline"
 }
 
-@test "4000 empty lines in one write (a time for every byte read) all come back stamped" {
-  start_server server
-  local n=4000 fd got=$BATS_TEST_TMPDIR/got bad
+# expect_newlines_back N: N newlines sent in one write (a server reading
+# them together owes a time stamp for every byte it read) come back as N
+# stamped empty lines.
+expect_newlines_back() {
+  local n=$1 fd got=$BATS_TEST_TMPDIR/got.$1 bad
   local want=$((n * (STAMP_LEN + 1)))
   head -c "$n" /dev/zero | tr '\0' '\n' >"$BATS_TEST_TMPDIR/newlines"
   exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
-  # cat sends the 4000 bytes in one write: the server reads them together.
+  # cat sends them in one write; what the server has not read yet fits in
+  # its receive buffer, so this client can read the replies afterwards.
   cat "$BATS_TEST_TMPDIR/newlines" >&"$fd"
   timeout -s KILL "$DEADLINE" head -c "$want" <&"$fd" >"$got" 2>/dev/null || true
   exec {fd}>&-
-  if ! expect_count "the number of bytes that came back for 4000 newlines sent at once" \
-    "$want" "$(wc -c <"$got")" "4000 times a $STAMP_LEN-byte time and a newline"; then
+  if ! expect_count "the number of bytes that came back for $n newlines sent at once" \
+    "$want" "$(wc -c <"$got")" "$n times a $STAMP_LEN-byte time and a newline"; then
     server_gone_note
     return 1
   fi
   bad=$(grep -nvE -m 1 "^$STAMP\$" "$got" || true)
   [[ -z $bad ]] && return 0
-  expect_stamped "line ${bad%%:*} of the reply" "" "${bad#*:}"
+  expect_stamped "line ${bad%%:*} of the reply to $n newlines" "" "${bad#*:}"
+}
+
+@test "4000 empty lines in one write (a time for every byte read) all come back stamped, and 65536" {
+  start_server server
+  expect_newlines_back 4000 && expect_newlines_back 65536
 }
 
 @test "a last line without a newline is answered too" {
