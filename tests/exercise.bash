@@ -38,6 +38,9 @@ setup() {
   if [[ -s $_STOPPED_AT ]]; then
     skip "$(cat "$_STOPPED_AT")"
   fi
+  if [[ -e $_LEAK_SHOWN ]]; then
+    ASAN_OPTIONS=${ASAN_OPTIONS//detect_leaks=1/detect_leaks=0}
+  fi
 }
 
 # ---- Sanitizer reports ----------------------------------------------------
@@ -50,6 +53,9 @@ setup() {
 
 # Written by the first check that meets a report: why later checks are skipped.
 _STOPPED_AT=$BATS_FILE_TMPDIR/stopped-on-sanitizer-report
+# Made by the first check that meets a leak report: later checks look for
+# no leaks, so that they judge the rest.
+_LEAK_SHOWN=$BATS_FILE_TMPDIR/leak-reported
 
 # _stopped_on_report: a server this check started has logged a report.
 _stopped_on_report() {
@@ -64,8 +70,13 @@ _stopped_on_report() {
 # check stopped on a sanitizer report: the failure is its consequence, and
 # the report, shown at the end of the check, is what to read.
 _not_judged() {
-  _stopped_on_report || return 1
-  printf '%s: not judged, the server had stopped on a sanitizer report (below)\n' "$1"
+  if [[ -e $BATS_TEST_TMPDIR/sanitizer-report-shown ]]; then
+    printf '%s: not judged, after the sanitizer report above\n' "$1"
+  elif _stopped_on_report; then
+    printf '%s: not judged, the server had stopped on a sanitizer report (below)\n' "$1"
+  else
+    return 1
+  fi
 }
 
 # sanitizer_gist TEXT WHO: the lines of the first sanitizer report in TEXT
@@ -125,10 +136,17 @@ no_sanitizer_report() {
   local who=${2%% (*}
   [[ $who == server || $who == client ]] || who="program ($who)"
   sanitizer_gist "$1" "$who"
-  printf 'The sanitizer stops the %s at its first report: what this check saw\n' "$who"
-  printf 'after it means nothing, and the checks after this one are skipped.\n'
-  printf 'Fix this first, then grade again.\n'
-  printf 'the %s stopped on a sanitizer report in an earlier check\n' "$who" >"$_STOPPED_AT"
+  if grep -q 'ERROR: LeakSanitizer' <<<"$1" && ! grep -qE 'ERROR: (Address|Thread)Sanitizer|runtime error:' <<<"$1"; then
+    # A leak is found as the program exits, after the check has seen it work.
+    printf 'LeakSanitizer looks for leaks as the %s exits. The checks after this one\n' "$who"
+    printf 'run without that search, so that they judge the rest; fix this, then grade again.\n'
+    : >"$_LEAK_SHOWN"
+  else
+    printf 'The sanitizer stops the %s at its first report: what this check saw\n' "$who"
+    printf 'after it means nothing, and the checks after this one are skipped.\n'
+    printf 'Fix this first, then grade again.\n'
+    printf 'the %s stopped on a sanitizer report in an earlier check\n' "$who" >"$_STOPPED_AT"
+  fi
   return 1
 }
 
