@@ -142,7 +142,9 @@ clean:
 # the grade too. Every exercises/NN-name/*.c is one program built into
 # build/VARIANT/exercises/NN-name/, and every exercises/NN-name/solution/*.c
 # into build/VARIANT/exercises/NN-name/solution/, with the lessons' flags and
-# common/. An exercise is just its folder: nothing here names one.
+# common/. An exercise is just its folder: nothing here names one. The
+# report is tests/grade-report's: one line per check, colour only on a
+# terminal (and never with NO_COLOR set).
 
 EX_DIRS  := $(patsubst %/test.bats,%,$(sort $(wildcard exercises/[0-9][0-9]-*/test.bats)))
 EX_NAMES := $(notdir $(EX_DIRS))
@@ -182,7 +184,7 @@ else
 	@echo "== grading $(EX_WHICH) of $(EX_NAME)"
 	@SOCKLAB_BIN=$(BINDIR) SOCKLAB_VARIANT=$(VARIANT) \
 	  SOCKLAB_EXERCISE_BIN=$(EX_BIN)/$(EX_NAME)$(if $(SOLUTION),/solution) \
-	  $(BATS) --pretty exercises/$(EX_NAME)/test.bats || { \
+	  $(BATS) --formatter $(CURDIR)/tests/grade-report exercises/$(EX_NAME)/test.bats || { \
 	  echo; \
 	  echo "Not there yet: each check marked ✗ says what it expected and what came back."; \
 	  echo "The task and hints: exercises/$(EX_NAME)/README.md"; \

@@ -104,6 +104,7 @@ _greedy_done() {
   [[ $output == *"closed the connection"* || $output == *"Connection reset by peer (ECONNRESET)"* ]]
 }
 
+# bats test_tags=slow
 @test "lesson02: 1 MiB round-trips under injected faults (1-byte transfers, EINTR)" {
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=7
               SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")

@@ -156,6 +156,7 @@ chat_client_from_fifo() {
   wait_for_log 'disconnected$'
 }
 
+# bats test_tags=slow
 @test "chat client: 1 MiB through the echo server under injected faults (short transfers, EINTR)" {
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=7
               SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")
@@ -170,6 +171,7 @@ chat_client_from_fifo() {
   [[ $(grep -c 'eintr=[1-9]' "$BATS_TEST_TMPDIR/faults.log") -eq 2 ]]
 }
 
+# bats test_tags=slow
 @test "chat: 1100 clients: those beyond FD_SETSIZE are refused, no abort, the rest still chat" {
   start_server lesson05/chat-server
   prlimit --pid "$SERVER_PID" --nofile=4096:4096

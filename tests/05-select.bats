@@ -24,6 +24,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   echo_roundtrip "$BATS_FILE_TMPDIR/random.bin" lesson05/client
 }
 
+# bats test_tags=slow
 @test "lesson05: 1 MiB round-trips under injected faults (1-byte transfers, EINTR)" {
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=7
               SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")
@@ -114,6 +115,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   grep -qE '^server: dropping 127\.0\.0\.1:[0-9]+: more than 65536 bytes of echo unread$' "$SMALL_LOG"
 }
 
+# bats test_tags=slow
 @test "lesson05: 1100 clients: those below FD_SETSIZE are served, the rest refused cleanly, no abort" {
   start_server lesson05/server
   # Enough descriptors that FD_SETSIZE (1024), not the limit, is what runs out.

@@ -43,6 +43,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   done
 }
 
+# bats test_tags=slow
 @test "concurrent servers: memory does not grow with connections served" {
   local prog rss1 vsz1 rss2 vsz2
   # glibc's malloc may add an arena (64 MiB of address space, reserved once)
@@ -158,6 +159,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   done
 }
 
+# bats test_tags=slow
 @test "concurrent servers: 1 MiB round-trips under injected faults (1-byte transfers, EINTR)" {
   local prog n=0 log
   for prog in "${CONCURRENT_SERVERS[@]}"; do

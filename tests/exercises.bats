@@ -74,9 +74,22 @@ grade() {
     SOCKLAB_EXERCISE_BIN="$2" bats --tap "$SOCKLAB_ROOT/exercises/$1/test.bats" 3>&- 4>&-
 }
 
+# grade_report NAME BINDIR FILTER: as make grade shows it, into a pipe:
+# the checks whose names match FILTER, through tests/grade-report.
+grade_report() {
+  local v unset=()
+  for v in $(compgen -e); do
+    [[ $v == BATS_* ]] && unset+=(-u "$v")
+  done
+  run env "${unset[@]}" SOCKLAB_BIN="$BIN" SOCKLAB_VARIANT="$SOCKLAB_VARIANT" \
+    SOCKLAB_EXERCISE_BIN="$2" bats --formatter "$SOCKLAB_ROOT/tests/grade-report" \
+    -f "$3" "$SOCKLAB_ROOT/exercises/$1/test.bats" 3>&- 4>&-
+}
+
 # indented: $output, shifted right so no nested "ok"/"not ok" starts a line.
 indented() { sed 's/^/    /' <<<"$output"; }
 
+# bats test_tags=slow
 @test "exercises: every check passes against the reference solution" {
   local ex failed=0 n=0
   while read -r ex; do
@@ -92,6 +105,7 @@ indented() { sed 's/^/    /' <<<"$output"; }
   ((failed == 0))
 }
 
+# bats test_tags=slow
 @test "exercises: every untouched starter fails at least one check" {
   local ex failed=0 n=0
   while read -r ex; do
@@ -131,4 +145,19 @@ indented() { sed 's/^/    /' <<<"$output"; }
     fi
   done < <(exercise_names)
   ((failed == 0))
+}
+
+@test "exercises: a grade report says what each check expected, without bats' own lines or colour" {
+  untouched 02-upper || skip "exercises/02-upper has local changes"
+  grade_report 02-upper "$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/exercises/02-upper" \
+    'comes back in upper case$|^after one client leaves'
+  indented
+  [[ $output == *" ✗ a line comes back in upper case"$'\n'"     the reply to \"hello\""$'\n'* ]]
+  [[ $output == *'expected: "HELLO"'$'\n''       got:      "hello"'* ]]
+  [[ $output == *" ✗ after one client leaves, the next is served"* ]]
+  [[ $output == *"2 checks: 0 passed, 2 failed"* ]]
+  # Where the shell function failed is bats' business, not the learner's.
+  [[ $output != *"from function"* && $output != *"in test file"* && $output != *"' failed"* ]]
+  # Not a terminal: no escape sequences.
+  [[ $output != *$'\e'* ]]
 }

@@ -140,7 +140,7 @@ echo_on() {
 }
 
 @test "the server logs each client, and stops cleanly on SIGTERM" {
-  start_server server -n 2 0
+  start_server server
   hold 1 || return 1
   release 1
   wait_for_log '^127\.0\.0\.1:[0-9]+ connected$'

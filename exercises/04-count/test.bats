@@ -40,7 +40,11 @@ at_once() {
   local n=$1 i fd reply fds=()
   NUMBERS=()
   for ((i = 0; i < n; i++)); do
-    exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT" || return 1
+    if ! { exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"; } 2>/dev/null; then
+      _not_judged "connecting client $((i + 1))" ||
+        echo "connecting client $((i + 1)): the server refused the connection"
+      return 1
+    fi
     fds+=("$fd")
   done
   for i in "${!fds[@]}"; do
@@ -48,12 +52,12 @@ at_once() {
   done
   for i in "${!fds[@]}"; do
     reply=
-    read -r -t "$DEADLINE" reply <&"${fds[i]}" || true
+    read -r -t "$DEADLINE" reply <&"${fds[i]}" 2>/dev/null || true
     NUMBERS+=("$(number_of "$reply")")
     [[ -n ${NUMBERS[i]} ]] ||
       { expect "the first line of a client" "you are client #N (N from 1 to $n)" "$reply"; return 1; }
     reply=
-    read -r -t "$DEADLINE" reply <&"${fds[i]}" || true
+    read -r -t "$DEADLINE" reply <&"${fds[i]}" 2>/dev/null || true
     expect "the second line of client #${NUMBERS[i]}" "client $i" "$reply" || return 1
   done
   for fd in "${fds[@]}"; do exec {fd}>&-; done

@@ -191,7 +191,7 @@ expect_usage_error() {
   done
 }
 
-@test "unknown flags, a missing value and bad ports exit with status 2 too" {
+@test "unknown flags, a missing value and bad ports exit with status 2 too; --help shows the new usage" {
   with_lessons start_server lesson02/server
   run --separate-stderr timeout 5 "$BIN/client" -x 1 127.0.0.1 "$SERVER_PORT" </dev/null
   expect_usage_error "the client given an unknown flag, -x" "-x" || return 1
