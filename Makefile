@@ -125,10 +125,14 @@ build/$(VARIANT)/tools/%: $(OBJDIR)/tests/tools/%.o $(COMMON_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# The shim is preloaded into every variant, so it is built once, plainly,
-# by the compiler in use (it follows CC like the rest).
+# The shim is preloaded into every variant, so it is built once, plainly.
+# It is preloaded into the suite's own commands too (timeout, env), so it is
+# built for this machine, by FAULT_CC, whatever CC builds the programs: a
+# glibc shim also loads into musl programs; into programs for another CPU
+# (run under qemu-user) no shim loads, and the tests that need it skip.
+FAULT_CC         ?= cc
 FAULT_FLAGS_FILE := build/fault.flags
-FAULT_BUILD       = $(CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared
+FAULT_BUILD       = $(FAULT_CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared
 ifneq ($(MAKECMDGOALS),clean)
 $(call remember,$(FAULT_FLAGS_FILE),FAULT_BUILD)
 endif
