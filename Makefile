@@ -162,12 +162,14 @@ test-tools: $(UNIT_TEST) $(TOOLS) $(FAULT_LIB)
 BATS       ?= bats
 BATS_JOBS  ?= 2
 BATS_FLAGS ?=
+# Test files or folders to run, e.g. make test TESTS=tests/02-echo.bats
+TESTS      ?= tests
 # GNU parallel is what lets bats run files side by side; without it, one job.
 bats_jobs = $(if $(shell command -v parallel 2>/dev/null),--jobs $(BATS_JOBS))
 
-# $(call suite,VARIANT,BATS-OPTIONS): run tests/ against that variant's build.
+# $(call suite,VARIANT,BATS-OPTIONS): run $(TESTS) against that variant's build.
 suite = SOCKLAB_BIN=$(if $(filter release,$(1)),.,build/$(1)) SOCKLAB_VARIANT=$(1) \
-        $(BATS) $(bats_jobs) $(BATS_FLAGS) $(2) tests
+        $(BATS) $(bats_jobs) $(BATS_FLAGS) $(2) $(TESTS)
 
 # Commands the suite runs, each with the Debian/Ubuntu package it is in.
 TEST_TOOLS := $(BATS):bats ss:iproute2 ip:iproute2 ps:procps pgrep:procps \
