@@ -61,28 +61,27 @@ ALL_LDFLAGS = $(VARIANT_FLAGS) $(PTHREAD) $(LDFLAGS)
 #
 # make rebuilds a file when one of its prerequisites is newer, and knows
 # nothing about flags. So the compiler and flags a variant is built with
-# are written into a file, build/VARIANT/flags, that every object depends
-# on. While make reads this Makefile, the file is rewritten if, and only
-# if, it does not hold the current flags already: `make CC=clang` after
-# `make` recompiles and relinks everything, and a second `make CC=clang`
-# finds nothing to do. (Headers are followed by the compiler itself: -MMD
-# writes each object's list of headers into a .d file next to it.)
+# are kept in a file, build/VARIANT/flags, that every object depends on.
+# While make reads this Makefile, the file is rewritten if it holds other
+# flags than this run's; then it is newer than every object, and everything
+# is rebuilt and relinked. `make CC=clang` after `make` rebuilds everything;
+# a second `make CC=clang` finds nothing to do. (Headers are followed by the
+# compiler itself: -MMD writes each object's list of headers into a .d file
+# next to it.)
 
 FLAGS_FILE  := build/$(VARIANT)/flags
-BUILD_FLAGS  = $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LDLIBS)
+BUILD_FLAGS  = $(strip $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LDLIBS))
 
-# $(call remember,FILE,VARIABLE): FILE holds the value of VARIABLE, and is
-# written only when that value changes. ('\'' is a quote inside quotes.)
-remember = $(shell mkdir -p $(dir $(1)); \
-  [ "$$(cat $(1) 2>/dev/null)" = '$(subst ','\'',$($(2)))' ] || \
-  printf '%s\n' '$(subst ','\'',$($(2)))' >$(1))
+# $(call write_flags,FILE,TEXT): the shell command that puts TEXT in FILE.
+# (A flag may hold a quote: '\'' is a quote inside the shell's quotes.)
+write_flags = mkdir -p $(dir $(1)) && printf '%s\n' '$(subst ','\'',$(2))' >$(1)
 
-ifneq ($(MAKECMDGOALS),clean)
-$(call remember,$(FLAGS_FILE),BUILD_FLAGS)
+ifneq ($(shell cat $(FLAGS_FILE) 2>/dev/null),$(BUILD_FLAGS))
+$(shell $(call write_flags,$(FLAGS_FILE),$(BUILD_FLAGS)))
 endif
-# Should the file vanish during a run (make clean all), its dependants are
-# simply rebuilt.
-$(FLAGS_FILE): ;
+# In `make clean all` the file goes while make runs, and is written again.
+$(FLAGS_FILE):
+	@$(call write_flags,$@,$(BUILD_FLAGS))
 
 # ---- Programs -------------------------------------------------------------
 
@@ -132,11 +131,12 @@ build/$(VARIANT)/tools/%: $(OBJDIR)/tests/tools/%.o $(COMMON_OBJ)
 # (run under qemu-user) no shim loads, and the tests that need it skip.
 FAULT_CC         ?= cc
 FAULT_FLAGS_FILE := build/fault.flags
-FAULT_BUILD       = $(FAULT_CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared
-ifneq ($(MAKECMDGOALS),clean)
-$(call remember,$(FAULT_FLAGS_FILE),FAULT_BUILD)
+FAULT_BUILD       = $(strip $(FAULT_CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared)
+ifneq ($(shell cat $(FAULT_FLAGS_FILE) 2>/dev/null),$(FAULT_BUILD))
+$(shell $(call write_flags,$(FAULT_FLAGS_FILE),$(FAULT_BUILD)))
 endif
-$(FAULT_FLAGS_FILE): ;
+$(FAULT_FLAGS_FILE):
+	@$(call write_flags,$@,$(FAULT_BUILD))
 
 $(FAULT_LIB): tests/fault/fault.c $(FAULT_FLAGS_FILE)
 	@mkdir -p $(@D)
