@@ -2,8 +2,9 @@
 #
 #   make                 build every lesson into ./lessonNN/
 #   make lesson02        build one lesson
-#   make test            run the bats suite against that build
-#   make check           run the suite against sanitizer builds
+#   make test            the quick tests against that build (under a minute)
+#   make check           what make test leaves out: the slow tests, and the
+#                        suite under the sanitizers (a few minutes)
 #   make grade EX=NAME   grade your attempt at exercises/NAME (see the end)
 #   make clean           remove all build output
 #
@@ -13,6 +14,10 @@
 # Variants: VARIANT=release (default) puts programs in ./lessonNN/; any other
 # variant (asan, tsan) puts them in build/VARIANT/lessonNN/. Objects always
 # live under build/VARIANT/obj/.
+#
+# The build follows its flags: `make CC=clang`, `make WERROR=1` or
+# `make CFLAGS=-O0` after an earlier build rebuilds what they change (see
+# "Flags" below).
 
 .DEFAULT_GOAL := all
 
@@ -24,6 +29,12 @@ WARNINGS := -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wformat=2 \
 ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
+
+# Threads need -pthread when compiling as well as when linking: it may
+# change what the headers declare. On glibc it also defines _REENTRANT,
+# which quietly picks an old POSIX level for a file that forgot its
+# _POSIX_C_SOURCE, so CI builds once with PTHREAD= (empty) to catch that.
+PTHREAD := -pthread
 
 # Each file defines _POSIX_C_SOURCE itself; -std=c11 alone hides POSIX.
 BASE_CFLAGS := -std=c11 -g $(WARNINGS) -Icommon
@@ -43,9 +54,36 @@ $(error unknown VARIANT '$(VARIANT)': use release, asan or tsan)
 endif
 
 OBJDIR   := build/$(VARIANT)/obj
-ALL_CFLAGS  = $(BASE_CFLAGS) $(VARIANT_FLAGS) $(CFLAGS)
-ALL_LDFLAGS = $(VARIANT_FLAGS) $(LDFLAGS)
-LDLIBS  += -pthread
+ALL_CFLAGS  = $(BASE_CFLAGS) $(VARIANT_FLAGS) $(PTHREAD) $(CFLAGS)
+ALL_LDFLAGS = $(VARIANT_FLAGS) $(PTHREAD) $(LDFLAGS)
+
+# ---- Flags ----------------------------------------------------------------
+#
+# make rebuilds a file when one of its prerequisites is newer, and knows
+# nothing about flags. So the compiler and flags a variant is built with
+# are kept in a file, build/VARIANT/flags, that every object depends on.
+# While make reads this Makefile, the file is rewritten if it holds other
+# flags than this run's; then it is newer than every object, and everything
+# is rebuilt and relinked. `make CC=clang` after `make` rebuilds everything;
+# a second `make CC=clang` finds nothing to do. (Headers are followed by the
+# compiler itself: -MMD writes each object's list of headers into a .d file
+# next to it.)
+
+FLAGS_FILE  := build/$(VARIANT)/flags
+BUILD_FLAGS  = $(strip $(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $(LDLIBS))
+
+# $(call write_flags,FILE,TEXT): the shell command that puts TEXT in FILE.
+# (A flag may hold a quote: '\'' is a quote inside the shell's quotes.)
+write_flags = mkdir -p $(dir $(1)) && printf '%s\n' '$(subst ','\'',$(2))' >$(1)
+
+ifneq ($(shell cat $(FLAGS_FILE) 2>/dev/null),$(BUILD_FLAGS))
+$(shell $(call write_flags,$(FLAGS_FILE),$(BUILD_FLAGS)))
+endif
+# In `make clean all` the file goes while make runs, and is written again.
+$(FLAGS_FILE):
+	@$(call write_flags,$@,$(BUILD_FLAGS))
+
+# ---- Programs -------------------------------------------------------------
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(OBJDIR)/%.o)
@@ -71,10 +109,10 @@ UNIT_TEST  := build/$(VARIANT)/tests/common_test
 TOOLS      := $(patsubst tests/tools/%.c,build/$(VARIANT)/tools/%,$(wildcard tests/tools/*.c))
 FAULT_LIB  := build/fault.so
 
-.PHONY: all test check check-asan check-tsan clean test-tools
+.PHONY: all test check check-slow check-asan check-tsan clean test-tools need-test-tools
 all: $(ALL_PROGS)
 
-$(OBJDIR)/%.o: %.c
+$(OBJDIR)/%.o: %.c $(FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
@@ -87,42 +125,101 @@ build/$(VARIANT)/tools/%: $(OBJDIR)/tests/tools/%.o $(COMMON_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # The shim is preloaded into every variant, so it is built once, plainly.
-$(FAULT_LIB): tests/fault/fault.c
+# It is preloaded into the suite's own commands too (timeout, env), so it is
+# built for this machine, by FAULT_CC, whatever CC builds the programs: a
+# glibc shim also loads into musl programs; into programs for another CPU
+# (run under qemu-user) no shim loads, and the tests that need it skip.
+FAULT_CC         ?= cc
+FAULT_FLAGS_FILE := build/fault.flags
+FAULT_BUILD       = $(strip $(FAULT_CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared)
+ifneq ($(shell cat $(FAULT_FLAGS_FILE) 2>/dev/null),$(FAULT_BUILD))
+$(shell $(call write_flags,$(FAULT_FLAGS_FILE),$(FAULT_BUILD)))
+endif
+$(FAULT_FLAGS_FILE):
+	@$(call write_flags,$@,$(FAULT_BUILD))
+
+$(FAULT_LIB): tests/fault/fault.c $(FAULT_FLAGS_FILE)
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O1 -g $(WARNINGS) -fPIC -shared -o $@ $< -ldl
+	$(FAULT_BUILD) -o $@ $< -ldl
 
 test-tools: $(UNIT_TEST) $(TOOLS) $(FAULT_LIB)
+
+# ---- Tests ----------------------------------------------------------------
+#
+# make test     every test not tagged slow, on the build you just made.
+# make check    what make test leaves out, and the sanitizers, one pass
+#               after the other:
+#   check-slow  the tests tagged "# bats test_tags=slow" (the exhaustive
+#               ones: 1 MiB through 1-byte faults, 1000+ connections, long
+#               timeouts) on the same build as make test, so that together
+#               the two run every test on the build learners use;
+#   check-asan  every test, slow ones too, on an AddressSanitizer and
+#               UndefinedBehaviorSanitizer build: memory errors and leaks
+#               show best under load;
+#   check-tsan  the files tagged "# bats file_tags=tsan" (the threaded
+#               lessons) on a ThreadSanitizer build.
 
 BATS       ?= bats
 BATS_JOBS  ?= 2
 BATS_FLAGS ?=
+# Test files or folders to run, e.g. make test TESTS=tests/02-echo.bats
+TESTS      ?= tests
 # GNU parallel is what lets bats run files side by side; without it, one job.
 bats_jobs = $(if $(shell command -v parallel 2>/dev/null),--jobs $(BATS_JOBS))
 
-define need_bats
-	@command -v $(BATS) >/dev/null 2>&1 || { \
-	  echo "make: bats is not installed. On Debian or Ubuntu: sudo apt-get install bats"; \
-	  echo "      (and GNU parallel to run tests side by side: sudo apt-get install parallel)"; \
-	  exit 1; } >&2
+# $(call suite,VARIANT,BATS-OPTIONS): run $(TESTS) against that variant's build.
+suite = SOCKLAB_BIN=$(if $(filter release,$(1)),.,build/$(1)) SOCKLAB_VARIANT=$(1) \
+        $(BATS) $(bats_jobs) $(BATS_FLAGS) $(2) $(TESTS)
+
+# Commands the suite runs, each with the Debian/Ubuntu package it is in.
+TEST_TOOLS := $(BATS):bats ss:iproute2 ip:iproute2 ps:procps pgrep:procps \
+              sysctl:procps tmux:tmux timeout:coreutils prlimit:util-linux \
+              setsid:util-linux nm:binutils
+
+# need_test_tools: stop before any test runs if a command is missing, and
+# say which package has it.
+define need_test_tools
+	@missing=; packages=; \
+	for t in $(TEST_TOOLS); do \
+	  command -v $${t%%:*} >/dev/null 2>&1 && continue; \
+	  missing="$$missing\n  $${t%%:*}	(package $${t#*:})"; \
+	  case "$$packages " in *" $${t#*:} "*) ;; *) packages="$$packages $${t#*:}" ;; esac; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  printf '%b\n' "make: the tests need commands that are not installed:$$missing"; \
+	  echo "  On Debian or Ubuntu: sudo apt-get install$$packages"; \
+	  exit 1; \
+	fi >&2; \
+	command -v parallel >/dev/null 2>&1 || \
+	  echo "make: GNU parallel is not installed, so test files run one at a time (sudo apt-get install parallel)" >&2
 endef
+# The grade section below checks the same commands.
+need_bats = $(need_test_tools)
 
-test: all test-tools
-	$(need_bats)
-	SOCKLAB_BIN=$(BINDIR) SOCKLAB_VARIANT=$(VARIANT) $(BATS) $(bats_jobs) $(BATS_FLAGS) tests
+need-test-tools:
+	$(need_test_tools)
 
-# The sanitizer passes build their own variants, then run the suite on them.
-# ThreadSanitizer runs only the files tagged "# bats file_tags=tsan".
-check: check-asan check-tsan
+test: need-test-tools all test-tools
+	$(call suite,$(VARIANT),--filter-tags '!slow')
 
-check-asan:
-	$(need_bats)
+# Each pass runs even when an earlier one failed; check fails if any did.
+check:
+	@failed=; \
+	for pass in check-slow check-asan check-tsan; do \
+	  $(MAKE) --no-print-directory $$pass || failed="$$failed $$pass"; \
+	done; \
+	[ -z "$$failed" ] || { echo "make check: failed:$$failed" >&2; exit 1; }
+
+check-slow: need-test-tools all test-tools
+	$(call suite,$(VARIANT),--filter-tags slow)
+
+check-asan: need-test-tools
 	$(MAKE) VARIANT=asan all test-tools
-	SOCKLAB_BIN=build/asan SOCKLAB_VARIANT=asan $(BATS) $(bats_jobs) $(BATS_FLAGS) tests
+	$(call suite,asan)
 
-check-tsan:
-	$(need_bats)
+check-tsan: need-test-tools
 	$(MAKE) VARIANT=tsan all test-tools
-	SOCKLAB_BIN=build/tsan SOCKLAB_VARIANT=tsan $(BATS) $(bats_jobs) $(BATS_FLAGS) --filter-tags tsan tests
+	$(call suite,tsan,--filter-tags tsan)
 
 clean:
 	rm -rf build $(patsubst lessons/%,lesson%,$(foreach d,$(LESSON_DIRS),lessons/$(call lesson_num,$(d))))

@@ -12,6 +12,7 @@ UNIT=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tests/common_test
 }
 
 @test "common: full reads and writes survive 1-byte transfers and EINTR" {
+  skip_without_fault_shim
   LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=3 \
     SOCKLAB_FAULT_LOG=$BATS_TEST_TMPDIR/faults.log run timeout -s KILL "$DEADLINE" "$UNIT"
   echo "$output"

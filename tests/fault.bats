@@ -5,6 +5,10 @@
 
 bats_require_minimum_version 1.5.0
 
+# The shim is built for this machine (FAULT_CC in the Makefile, whatever CC
+# builds the lessons), and so is its probe.
+CC=${FAULT_CC:-cc}
+
 setup_file() {
     FAULT="$BATS_TEST_DIRNAME/../build/fault.so"
     if [ ! -f "$FAULT" ]; then

@@ -22,6 +22,22 @@ case $BIN in /*) ;; *) BIN=$SOCKLAB_ROOT/$BIN ;; esac
 TOOLS=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tools
 FAULT_LIB=$SOCKLAB_ROOT/build/fault.so
 
+# What the programs were built for, worked out from lesson01/server unless
+# set: SOCKLAB_LIBC (glibc or musl) and SOCKLAB_EMULATED (1 for programs of
+# another CPU, run under qemu-user; empty otherwise). A test that cannot
+# work there skips, saying why (see skip_without_fault_shim).
+_elf_machine() { od -An -tx1 -j18 -N2 "$1" 2>/dev/null | tr -d ' \n'; }
+if [[ -f $BIN/lesson01/server ]]; then
+  if [[ -z ${SOCKLAB_LIBC:-} ]]; then
+    SOCKLAB_LIBC=glibc
+    ! grep -qa ld-musl "$BIN/lesson01/server" || SOCKLAB_LIBC=musl
+  fi
+  if [[ -z ${SOCKLAB_EMULATED+set} ]]; then
+    SOCKLAB_EMULATED=
+    [[ $(_elf_machine "$BIN/lesson01/server") == "$(_elf_machine "$BASH")" ]] || SOCKLAB_EMULATED=1
+  fi
+fi
+
 # Seconds a condition may take; sanitizer builds start and run slower.
 DEADLINE=${SOCKLAB_DEADLINE:-10}
 # No server or client outlives this, whatever a test does wrong.
@@ -63,6 +79,7 @@ wait_until() {
 #   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1)
 start_server() {
   local prog=$1; shift
+  [[ ${SERVER_ENV[*]-} != *LD_PRELOAD=* ]] || skip_without_fault_shim
   (($# > 0)) || set -- 0
   SERVER_LOG=$BATS_TEST_TMPDIR/server.${#_servers[@]}.log
   _bare env ${SERVER_ENV[@]+"${SERVER_ENV[@]}"} \
@@ -94,6 +111,17 @@ _bare() {
     if ((fd > 2)); then eval "exec $fd>&-"; fi
   done
   exec "$@"
+}
+
+# skip_without_fault_shim: the fault shim is built for this machine and
+# its glibc; it is preloaded into the suite's commands (timeout) too, so it
+# cannot be built for the programs instead. start_server calls this itself
+# when SERVER_ENV sets LD_PRELOAD.
+skip_without_fault_shim() {
+  [[ -z ${SOCKLAB_EMULATED:-} ]] ||
+    skip "the fault shim cannot load into programs run under qemu-user"
+  [[ ${SOCKLAB_LIBC:-glibc} == glibc ]] ||
+    skip "the fault shim is built for glibc, the programs for $SOCKLAB_LIBC"
 }
 
 _announced() {
@@ -266,7 +294,8 @@ check_port_in_use() {
   start_server "$1"
   run --separate-stderr timeout 5 "$BIN/$1" "$SERVER_PORT"
   [[ $status -eq 1 ]]
-  [[ $stderr == *"bind 127.0.0.1:$SERVER_PORT: Address already in use (EADDRINUSE)"* ]]
+  # glibc says "Address already in use", musl "Address in use".
+  [[ $stderr == *"bind 127.0.0.1:$SERVER_PORT: Address"*" in use (EADDRINUSE)"* ]]
 }
 
 # SIGTERM or SIGINT: exit status 0 within a second.

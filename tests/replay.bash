@@ -3,6 +3,8 @@
 # the report, on any difference. Sourced by helpers.bash and docs.bats.
 # shellcheck disable=SC2154  # status and output are set by bats' run
 replay_chapter() {
+  # musl words errors its own way and caps listen()'s backlog at 128.
+  [[ ${SOCKLAB_LIBC:-glibc} == glibc ]] || skip "the transcripts show what glibc builds print"
   run "$BATS_TEST_DIRNAME/replay" "$1"
   if [ "$status" -ne 0 ]; then
     printf '%s\n' "$output"

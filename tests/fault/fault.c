@@ -70,6 +70,12 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* glibc's types for the address parameter; musl declares plain pointers. */
+#ifndef __GLIBC__
+#define __SOCKADDR_ARG struct sockaddr *restrict
+#define __CONST_SOCKADDR_ARG const struct sockaddr *
+#endif
+
 /* Not declared unless the includer is fortified. */
 ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen);
 ssize_t __recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags);

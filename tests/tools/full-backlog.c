@@ -17,7 +17,7 @@
  * exits 0. Exit status 1 if the queue cannot be filled.
  */
 #define _POSIX_C_SOURCE 200809L
-#define _DEFAULT_SOURCE         /* struct tcp_info, Linux's, is not POSIX */
+#define _GNU_SOURCE /* struct tcp_info, Linux's: musl shows it only with this */
 
 #include "socklab.h"
 
