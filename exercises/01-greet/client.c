@@ -25,12 +25,15 @@
 
 static const char usage[] = "HOST PORT";
 
+/* The longest message it takes. */
+#define MESSAGE_MAX 256
+
 int main(int argc, char *argv[])
 {
     const char *host, *port;
     struct addrinfo hints, *list, *ai;
     char addr[ADDR_STRLEN];
-    char message[256];
+    char message[MESSAGE_MAX + 1];  /* one more, to tell 256 from too long */
     size_t used = 0;
     int fd = -1;
     int rc;
@@ -89,15 +92,17 @@ int main(int argc, char *argv[])
             return 1;
         }
         used += (size_t)n;
-        if (used == sizeof message) {
-            warn_msg("read %s: message longer than %zu bytes", addr, sizeof message);
+        if (used > MESSAGE_MAX) {
+            warn_msg("read %s: message longer than %d bytes", addr, MESSAGE_MAX);
             close(fd);
             return 1;
         }
     }
     close(fd);
 
-    printf("Message from server: %.*s", (int)used, message);
+    /* fwrite, not printf("%s"): a NUL byte would end a string. */
+    fputs("Message from server: ", stdout);
+    fwrite(message, 1, used, stdout);
     if (used == 0 || message[used - 1] != '\n')
         putchar('\n');
     return 0;

@@ -109,13 +109,24 @@ int main(int argc, char *argv[])
 
     while (!stop_requested) {
         struct sockaddr_storage peer;
-        socklen_t peer_len;
-        /* Many clients at once can exhaust descriptors: see common/accept.c. */
-        int conn_fd = accept_client(listen_fd, &peer, &peer_len);
+        socklen_t peer_len = sizeof peer;
+        int conn_fd = accept(listen_fd, (struct sockaddr *)&peer, &peer_len);
 
         if (conn_fd == -1) {
-            if (errno != EINTR && errno != EMFILE)
+            /*
+             * Out of descriptors (EMFILE; ENFILE: the whole system): the
+             * client stays queued, and accept() would fail again at once.
+             * This process holds at most one connection at a time, so it
+             * gets here only if something else is wrong (ulimit -n tiny,
+             * the system's table full): it says so and pauses instead of
+             * spinning. A stop signal cuts the pause short.
+             */
+            if (errno == EMFILE || errno == ENFILE) {
+                warn_errno("accept (trying again in a second)");
+                sleep(1);
+            } else if (errno != EINTR) {
                 warn_errno("accept");
+            }
             continue;
         }
         format_addr((struct sockaddr *)&peer, peer_len, addr);

@@ -92,9 +92,21 @@ int main(int argc, char *argv[])
         int conn_fd = accept(listen_fd, (struct sockaddr *)&peer, &peer_len);
 
         if (conn_fd == -1) {
-            /* EINTR is a signal: the loop condition decides whether to stop. */
-            if (errno != EINTR)
+            /*
+             * Out of descriptors (EMFILE; ENFILE: the whole system): the
+             * client stays queued, and accept() would fail again at once.
+             * This process holds at most one connection at a time, so it
+             * gets here only if something else is wrong (ulimit -n tiny,
+             * the system's table full): it says so and pauses instead of
+             * spinning. EINTR is a signal: the loop condition decides
+             * whether to stop, and a stop signal cuts the pause short.
+             */
+            if (errno == EMFILE || errno == ENFILE) {
+                warn_errno("accept (trying again in a second)");
+                sleep(1);
+            } else if (errno != EINTR) {
                 warn_errno("accept");
+            }
             continue;
         }
         format_addr((struct sockaddr *)&peer, peer_len, addr);

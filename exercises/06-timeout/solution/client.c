@@ -102,33 +102,43 @@ static int ms_until(const struct timespec *deadline)
 }
 
 /*
- * connect() that gives up after ms milliseconds: 0 when connected, 1 when
- * the time ran out, -1 on failure with errno set. (The kernel's own
- * ETIMEDOUT, after its last SYN, is a failure: it is not our time limit.)
+ * connect() that gives up after ms milliseconds (0: waits as long as the
+ * kernel does): 0 when connected, 1 when the time ran out, -1 on failure
+ * with errno set. (The kernel's own ETIMEDOUT, after its last SYN, is a
+ * failure: it is not our time limit.)
  */
 static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long ms)
 {
     struct pollfd p = {.fd = fd, .events = POLLOUT};
     struct timespec deadline;
-    int flags, err, rc;
+    int flags = 0, err, rc;
     socklen_t errlen = sizeof err;
 
-    flags = fcntl(fd, F_GETFL);
-    if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
-        return -1;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += ms / 1000;
-    deadline.tv_nsec += ms % 1000 * 1000000;
-    if (deadline.tv_nsec >= 1000000000) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000;
+    if (ms > 0) {
+        flags = fcntl(fd, F_GETFL);
+        if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
+            return -1;
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += ms / 1000;
+        deadline.tv_nsec += ms % 1000 * 1000000;
+        if (deadline.tv_nsec >= 1000000000) {
+            deadline.tv_sec++;
+            deadline.tv_nsec -= 1000000000;
+        }
     }
     if (connect(fd, sa, len) == -1) {
-        if (errno != EINPROGRESS)
-            return -1;              /* failed at once: no route, ... */
-        /* The handshake goes on in the kernel; the socket turns writable
-         * when it is over, either way. A signal must not restart the clock. */
-        while ((rc = poll(&p, 1, ms_until(&deadline))) == -1 && errno == EINTR)
+        /*
+         * EINPROGRESS: the non-blocking connect() has started. EINTR: a
+         * signal cut connect() short, but not the handshake, which the
+         * kernel carries on (a second connect() would fail with EALREADY).
+         * Anything else failed at once: no route, ...
+         */
+        if (errno != EINPROGRESS && errno != EINTR)
+            return -1;
+        /* The socket turns writable when the handshake is over, either
+         * way. A signal must not restart the clock. */
+        while ((rc = poll(&p, 1, ms > 0 ? ms_until(&deadline) : -1)) == -1 &&
+               errno == EINTR)
             ;
         if (rc == -1)
             return -1;
@@ -143,7 +153,7 @@ static int connect_within(int fd, const struct sockaddr *sa, socklen_t len, long
         }
     }
     /* Blocking again: the rest of the client waits in read() and write(). */
-    return fcntl(fd, F_SETFL, flags);
+    return ms > 0 ? fcntl(fd, F_SETFL, flags) : 0;
 }
 
 /*
@@ -175,10 +185,7 @@ static int connect_to(const char *host, const char *port, const struct limit *li
             warn_errno("socket %s", addr);
             continue;
         }
-        if (limit->ms > 0)
-            rc = connect_within(fd, ai->ai_addr, ai->ai_addrlen, limit->ms);
-        else
-            rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        rc = connect_within(fd, ai->ai_addr, ai->ai_addrlen, limit->ms);
         if (rc == 0)
             break;
         if (rc == 1)
