@@ -5,9 +5,9 @@
  *     usage: client [--timeout SEC] [--tries N] [--connect] HOST PORT
  *
  * Each line of standard input is a request, sent as one datagram
- * "SEQ TEXT"; the echo server's copy of it is the response, and TEXT is
- * printed, in input order. UDP promises nothing, so the client checks
- * everything:
+ * "SEQ TEXT"; the response is the datagram that comes back with the same
+ * SEQ, and its text is printed (the echo server's is the request's), in
+ * input order. UDP promises nothing, so the client checks everything:
  *
  *   - A datagram may be lost, either way. Each try waits a limited time,
  *     then the request goes again, up to N tries; each wait doubles the one
@@ -18,7 +18,7 @@
  *   - A reply may come late, or twice: SEQ, counted up for each request,
  *     tells the reply to this request from one to an earlier request.
  *   - Anybody can send a datagram to our port: a reply must come from the
- *     server's address and port, and repeat the request exactly.
+ *     server's address and port.
  *
  *   --timeout SEC  how long the first try waits (default 0.5)
  *   --tries N      sends of one request before giving up (default 5)
@@ -74,24 +74,27 @@ static int parse_flags(int argc, char *argv[])
     return i;
 }
 
-/* The sequence number a datagram starts with, or 0 if it has none. */
+/* The sequence number a datagram starts with ("17 hello"), or 0. */
 static unsigned long seq_of(const char *buf, size_t len)
 {
     unsigned long seq = 0;
+    size_t i;
 
-    for (size_t i = 0; i < len && i < 20 && buf[i] >= '0' && buf[i] <= '9'; i++)
+    for (i = 0; i < len && i < 20 && buf[i] >= '0' && buf[i] <= '9'; i++)
         seq = seq * 10 + (unsigned long)(buf[i] - '0');
-    return seq;
+    return i < len && buf[i] == ' ' ? seq : 0;
 }
 
+/* The last reply received; the text after "SEQ " is what gets printed. */
+static char reply[MAX_DATAGRAM + 1];
+
 /*
- * Waits up to ms for the reply to request seq. Returns 1 when it came,
- * 0 when the time ran out, -1 on an error (reported). Whatever else
- * arrives meanwhile is logged and ignored, and the wait goes on.
+ * Waits up to ms for the reply to request seq. Returns its length, -2 when
+ * the time ran out, or -1 on an error (reported). Whatever else arrives
+ * meanwhile is logged and ignored, and the wait goes on.
  */
-static int await_reply(int fd, const char *req, size_t len, unsigned long seq, long ms)
+static ssize_t await_reply(int fd, unsigned long seq, long ms)
 {
-    static char buf[MAX_DATAGRAM + 1];
     long long deadline = now_ms() + ms;
 
     for (;;) {
@@ -100,21 +103,22 @@ static int await_reply(int fd, const char *req, size_t len, unsigned long seq, l
         socklen_t from_len = sizeof from;
         char text[ADDR_STRLEN];
         long long left = deadline - now_ms();
+        unsigned long theirs;
         ssize_t n;
         int rc;
 
         if (left <= 0)
-            return 0;
+            return -2;
         rc = poll(&p, 1, (int)left);
         if (rc == 0)
-            return 0;
+            return -2;
         if (rc == -1) {
             if (errno == EINTR)
                 continue;
             warn_errno("poll");
             return -1;
         }
-        n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &from_len);
+        n = recvfrom(fd, reply, sizeof reply, 0, (struct sockaddr *)&from, &from_len);
         if (n == -1) {
             if (errno == EINTR)
                 continue;
@@ -127,36 +131,40 @@ static int await_reply(int fd, const char *req, size_t len, unsigned long seq, l
                      format_addr((struct sockaddr *)&from, from_len, text));
             continue;
         }
-        if ((size_t)n == len && memcmp(buf, req, len) == 0)
-            return 1;
-        if (seq_of(buf, (size_t)n) != 0 && seq_of(buf, (size_t)n) < seq)
-            warn_msg("ignoring a late reply to request %lu", seq_of(buf, (size_t)n));
+        theirs = seq_of(reply, (size_t)n);
+        if (theirs == seq)
+            return n;
+        if (theirs != 0 && theirs < seq)
+            warn_msg("ignoring a late reply to request %lu", theirs);
         else
-            warn_msg("ignoring %zd bytes from %s: not the reply to request %lu",
+            warn_msg("ignoring %zd bytes from %s: not a reply to request %lu",
                      n, server_text, seq);
     }
 }
 
-/* Sends request seq until its reply comes, or tries run out: 0 or -1. */
-static int request(int fd, const char *req, size_t len, unsigned long seq)
+/*
+ * Sends request seq until its reply comes or the tries run out. Returns
+ * the reply's length, or -1 (reported).
+ */
+static ssize_t request(int fd, const char *req, size_t len, unsigned long seq)
 {
     long long start = now_ms();
     long wait = first_wait_ms;
 
     for (unsigned long t = 1; t <= tries; t++) {
+        /* The jitter: a random quarter of the wait, at most, is taken off. */
         long ms = wait - (long)(next_random(&jitter_state) % (uint32_t)(wait / 4 + 1));
-        ssize_t sent = connected ? send(fd, req, len, 0)
-                                 : sendto(fd, req, len, 0, (struct sockaddr *)&server, server_len);
-        int rc;
+        ssize_t n = connected ? send(fd, req, len, 0)
+                              : sendto(fd, req, len, 0, (struct sockaddr *)&server, server_len);
 
-        if (sent == -1) {
+        if (n == -1) {
             /* EMSGSIZE: more than one datagram holds. ECONNREFUSED: see above. */
             warn_errno("request %lu (%zu bytes): send %s", seq, len, server_text);
             return -1;
         }
-        rc = await_reply(fd, req, len, seq, ms);
-        if (rc != 0)
-            return rc == 1 ? 0 : -1;
+        n = await_reply(fd, seq, ms);
+        if (n != -2)
+            return n;
         if (t < tries)
             warn_msg("request %lu: no reply within %.3f s, sending it again (try %lu of %lu)",
                      seq, (double)ms / 1000, t + 1, tries);
@@ -199,6 +207,7 @@ int main(int argc, char *argv[])
 
     while ((line_len = getline(&line, &line_cap, stdin)) != -1) {
         size_t text_len = (size_t)line_len, head;
+        ssize_t reply_len;
         char *bigger;
 
         if (text_len > 0 && line[text_len - 1] == '\n')
@@ -212,11 +221,13 @@ int main(int argc, char *argv[])
         req = bigger;
         head = (size_t)snprintf(req, 24, "%lu ", ++seq);
         memcpy(req + head, line, text_len);
-        if (request(fd, req, head + text_len, seq) == -1) {
+        reply_len = request(fd, req, head + text_len, seq);
+        if (reply_len == -1) {
             status = 1;
             break;
         }
-        fwrite(req + head, 1, text_len, stdout);
+        /* The reply's text, which an echo server makes the request's. */
+        fwrite(reply + head, 1, (size_t)reply_len - head, stdout);
         putchar('\n');
     }
     if (status == 0 && ferror(stdin)) {

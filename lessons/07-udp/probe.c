@@ -248,9 +248,11 @@ int main(int argc, char *argv[])
         return 0;
     }
     i = parse_flags(argc, argv);
-    if (argc - i < 3)
-        usage_error(usage, argc - i < 2 ? "missing host or port" : "missing SIZE");
+    if (argc - i < 2)
+        usage_error(usage, "missing host or port");
     client_args(3, argv + i - 1, usage, &host, &port);
+    if (argc - i < 3)
+        usage_error(usage, "missing SIZE");
     setvbuf(stdout, NULL, _IOLBF, 0);
     for (size_t k = 0; k < sizeof buf; k++)
         buf[k] = (char)('a' + k % 26);
