@@ -192,7 +192,8 @@ int main(int argc, char *argv[])
     i = parse_flags(argc, argv);
     client_args(argc - i + 1, argv + i - 1, usage, &host, &port);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    jitter_state = (uint32_t)getpid() ^ (uint32_t)now_ms();
+    /* Two clients started at once still get different jitter. */
+    jitter_state = mix_seed((uint32_t)getpid() ^ (uint32_t)now_ms());
 
     fd = udp_open(host, port, 0, &server, &server_len);
     if (fd == -1)

@@ -38,7 +38,7 @@ static const char usage[] =
 #define HOLD_MS 50
 
 static unsigned long loss, twice_pct, reorder;
-static uint32_t seed = 1;
+static uint32_t seed = 1, state;
 static unsigned long count, dropped, doubled, reordered;
 
 /* One direction: where datagrams go, and the one held back, if any. */
@@ -73,9 +73,9 @@ static void release_held(struct way *w)
 static void pass(struct way *w, const char *data, size_t len)
 {
     unsigned long n = ++count;
-    int lose = next_random(&seed) % 100 < loss;
-    int twice = next_random(&seed) % 100 < twice_pct;
-    int hold = next_random(&seed) % 100 < reorder;
+    int lose = next_random(&state) % 100 < loss;
+    int twice = next_random(&state) % 100 < twice_pct;
+    int hold = next_random(&state) % 100 < reorder;
 
     if (lose) {
         dropped++;
@@ -143,6 +143,7 @@ int main(int argc, char *argv[])
     client_args(3, argv + i, usage, &target_host, &target_port);
     setvbuf(stdout, NULL, _IOLBF, 0);
     catch_stop_signals();
+    state = mix_seed(seed);
 
     to_client.fd = udp_open("127.0.0.1", port, 1, &self, &self_len);
     if (to_client.fd == -1)

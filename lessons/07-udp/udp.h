@@ -155,6 +155,21 @@ static inline long long now_ms(void)
 }
 
 /*
+ * A seed such as 7 has few bits set, and xorshift's first numbers from it
+ * would be small and alike: the seed is scrambled first (the finalizer of
+ * the MurmurHash3 hash function), so that seeds 1, 2, 3 start far apart.
+ */
+static inline uint32_t mix_seed(uint32_t x)
+{
+    x ^= x >> 16;
+    x *= 0x85ebca6bu;
+    x ^= x >> 13;
+    x *= 0xc2b2ae35u;
+    x ^= x >> 16;
+    return x != 0 ? x : 1;
+}
+
+/*
  * xorshift32: a tiny generator whose whole state is one number, so that a
  * seed replays the same sequence on every machine (rand() differs between
  * C libraries). Not for anything an attacker may want to guess.
