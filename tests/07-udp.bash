@@ -1,5 +1,6 @@
 # 07-udp.bash - helpers for tests/07-udp.bats (`load 07-udp`).
-# shellcheck disable=SC2154  # SERVER_LOG and friends come from helpers.bash
+# shellcheck disable=SC2154,SC2034  # SERVER_LOG and friends come from helpers.bash; the
+# variables set here are read by tests/07-udp.bats
 
 # start_udp_server [ARGS...]: lesson07/server; sets UDP_PORT as well.
 start_udp_server() {
@@ -41,6 +42,7 @@ udp_client() {
 # to the command's process id.
 start_with_input() {
   local out=$1 in=$2; shift 2
+  # shellcheck disable=SC2016  # expanded by the inner bash
   start_background "$out" bash -c 'f=$1; shift; exec "$@" <"$f"' input "$in" "$@"
   wait_until "the command to start" _child_exec "$BACKGROUND_PID" "$1"
   CLIENT_PID=$(pgrep -P "$BACKGROUND_PID" | head -n 1)

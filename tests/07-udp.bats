@@ -1,6 +1,8 @@
 # Lesson 07: UDP. The echo server, the request/response client, the probe
 # and the lossy relay.
 # shellcheck disable=SC2030,SC2031  # each test runs in its own subshell
+# shellcheck disable=SC2153  # CLIENT_OUT and friends are set in 07-udp.bash
+# shellcheck disable=SC2016  # bash -c programs in single quotes
 load helpers
 load 07-udp
 
@@ -148,7 +150,7 @@ forged_reply_setup() {
   [[ $(cat "$BATS_TEST_TMPDIR/client.out") == one ]]
 }
 
-_refused() { ! printf '1 forged' >&"$1" 2>/dev/null; }
+_refused() { ! printf '1 forged' 2>/dev/null 1>&"$1"; }
 
 # ---- Connected UDP and ICMP port unreachable ------------------------------------------
 
@@ -166,7 +168,7 @@ _refused() { ! printf '1 forged' >&"$1" 2>/dev/null; }
   unused_udp_port
   udp_client --timeout 0.1 --tries 2 127.0.0.1 "$UNUSED_PORT" <<<"anyone?"
   [[ $CLIENT_STATUS -eq 1 ]]
-  ! grep -q 'ECONNREFUSED' "$CLIENT_ERR"
+  run ! grep -q 'ECONNREFUSED' "$CLIENT_ERR"
   grep -q "^client: request 1: no reply from 127.0.0.1:$UNUSED_PORT after 2 tries in " "$CLIENT_ERR"
 }
 
@@ -334,7 +336,8 @@ EOF
     cmp "$BATS_TEST_TMPDIR/in.$k" "$BATS_TEST_TMPDIR/out.$k"
   done
   wait_for_log 'first datagram' 5
-  [[ $(ls "/proc/$SERVER_PID/task" | wc -l) -eq 1 ]]
+  local threads=("/proc/$SERVER_PID/task/"*)
+  [[ ${#threads[@]} -eq 1 ]]
   [[ -z $(pgrep -P "$SERVER_PID") ]]
 }
 
