@@ -265,6 +265,24 @@ _refused() { ! printf '1 forged' 2>/dev/null 1>&"$1"; }
   (($(sed -n 's/.*no reply within \([0-9.]*\) s.*/\1/p' "$BATS_TEST_TMPDIR/all.err" | sort -u | wc -l) > 3))
 }
 
+@test "lesson07 client --adaptive: after the first reply, the wait follows the measured round trip" {
+  start_udp_server
+  start_relay --loss 30 --seed 7
+  seq 1 20 >"$BATS_TEST_TMPDIR/in"
+  # A first wait of 1 s would make each loss cost a second; on loopback the
+  # round trip is well under a millisecond, so the waits drop to the floor.
+  udp_client --adaptive --timeout 1 --tries 10 127.0.0.1 "$RELAY_PORT" <"$BATS_TEST_TMPDIR/in"
+  [[ $CLIENT_STATUS -eq 0 ]]
+  cmp "$BATS_TEST_TMPDIR/in" "$CLIENT_OUT"
+  local waits
+  # The first wait of each request after the first one (the wait before
+  # "try 2"): later waits double from it.
+  waits=$(sed -n 's/.*request \([2-9]\|[0-9][0-9]\): no reply within \([0-9.]*\) s.*try 2 of.*/\2/p' "$CLIENT_ERR")
+  [[ -n $waits ]]
+  # Near the 20 ms floor: nothing near the 1 s of --timeout.
+  awk '$1 > 0.1 { print "a first wait of " $1 " s"; bad = 1 } END { exit bad }' <<<"$waits"
+}
+
 # ---- Broadcast ------------------------------------------------------------------------
 
 @test "lesson07: without SO_BROADCAST, sendto a broadcast address fails with EACCES" {

@@ -25,6 +25,9 @@
  *   --connect      connect() the socket: the kernel then drops datagrams
  *                  from anyone else, and reports an ICMP "port unreachable"
  *                  as ECONNREFUSED instead of letting the client time out
+ *   --adaptive     after the first reply, the first wait follows the
+ *                  measured round-trip time, as TCP's does (RFC 6298):
+ *                  --timeout is then only the wait before any measurement
  *
  * Ctrl-C ends the client at once (the shell shows status 130): it holds
  * nothing that needs cleaning up.
@@ -41,14 +44,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char usage[] = "[--timeout SEC] [--tries N] [--connect] HOST PORT";
+static const char usage[] = "[--timeout SEC] [--tries N] [--connect] [--adaptive] HOST PORT";
 
 /* No single wait is longer, however many tries. */
 #define MAX_WAIT_MS 8000
+/* Nor, with --adaptive, shorter: a busy machine takes a few ms to answer. */
+#define MIN_WAIT_MS 20
 
 static long first_wait_ms = 500;
 static unsigned long tries = 5;
-static int connected;
+static int connected, adaptive;
+
+/* RFC 6298's estimator, in microseconds; srtt < 0 until the first sample. */
+static long long srtt = -1, rttvar;
 
 static struct sockaddr_storage server;
 static socklen_t server_len;
@@ -68,6 +76,8 @@ static int parse_flags(int argc, char *argv[])
             tries = count_flag(f, flag_value(argc, argv, &i, usage), 1, 100, usage);
         else if (strcmp(f, "--connect") == 0)
             connected = 1;
+        else if (strcmp(f, "--adaptive") == 0)
+            adaptive = 1;
         else
             usage_error(usage, "unknown option '%s'", f);
     }
@@ -142,14 +152,50 @@ static ssize_t await_reply(int fd, unsigned long seq, long ms)
     }
 }
 
+static long long now_us(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/*
+ * Jacobson and Karels' estimator, as TCP uses it: a smoothed round-trip
+ * time (gain 1/8) and a smoothed deviation from it (gain 1/4). Waiting for
+ * SRTT + 4 RTTVAR covers the usual spread without waiting much longer.
+ */
+static void rtt_sample(long long rtt)
+{
+    if (srtt < 0) {
+        srtt = rtt;
+        rttvar = rtt / 2;
+    } else {
+        long long err = rtt - srtt;
+
+        rttvar += ((err < 0 ? -err : err) - rttvar) / 4;
+        srtt += err / 8;
+    }
+}
+
+static long first_wait(void)
+{
+    long long ms;
+
+    if (!adaptive || srtt < 0)
+        return first_wait_ms;
+    ms = (srtt + 4 * rttvar + 999) / 1000;
+    return ms < MIN_WAIT_MS ? MIN_WAIT_MS : ms > MAX_WAIT_MS ? MAX_WAIT_MS : (long)ms;
+}
+
 /*
  * Sends request seq until its reply comes or the tries run out. Returns
  * the reply's length, or -1 (reported).
  */
 static ssize_t request(int fd, const char *req, size_t len, unsigned long seq)
 {
-    long long start = now_ms();
-    long wait = first_wait_ms;
+    long long start = now_ms(), sent = 0;
+    long wait = first_wait();
 
     for (unsigned long t = 1; t <= tries; t++) {
         /* The jitter: a random quarter of the wait, at most, is taken off. */
@@ -162,7 +208,13 @@ static ssize_t request(int fd, const char *req, size_t len, unsigned long seq)
             warn_errno("request %lu (%zu bytes): send %s", seq, len, server_text);
             return -1;
         }
+        if (t == 1)
+            sent = now_us();
         n = await_reply(fd, seq, ms);
+        /* Karn: after a retry, the reply may answer either copy, so it
+         * measures nothing. Only an answer to a single send is a sample. */
+        if (n >= 0 && t == 1)
+            rtt_sample(now_us() - sent);
         if (n != -2)
             return n;
         if (t < tries)
