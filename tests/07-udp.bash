@@ -74,6 +74,39 @@ within() {
     printf "%s is not within %s..%s\n", v, lo, hi; exit 1 }'
 }
 
+# check_udp_stop_under_load PORT PROGRAM ARGS...: PROGRAM, a UDP server that
+# will listen on PORT, with its standard output a pipe nobody reads, gets
+# datagrams streamed at it from one socket and from a new socket each time
+# (new clients for its log); SIGTERM then stops it, with status 0, within 1 s.
+check_udp_stop_under_load() {
+  local port=$1 prog=$2 fifo=$BATS_TEST_TMPDIR/fifo started server status=0; shift 2
+  mkfifo "$fifo"
+  _bare timeout -s KILL "$WATCHDOG" sleep 600 <>"$fifo" &    # holds the pipe, never reads
+  _background+=("$!")
+  _bare timeout -s KILL "$WATCHDOG" "$BIN/$prog" "$@" >"$fifo" 2>&1 &
+  server=$!
+  _servers+=("$server")
+  wait_until "$prog to bind port $port" _udp_bound "$port"
+  # shellcheck disable=SC2016  # expanded by the inner bash
+  start_background /dev/null bash -c 'while :; do printf x; done >"/dev/udp/127.0.0.1/$1"' s "$port"
+  # shellcheck disable=SC2016
+  start_background /dev/null bash -c 'while :; do printf y >"/dev/udp/127.0.0.1/$1"; done' s "$port"
+  wait_until "datagrams to queue up at $prog" _udp_queued "$port"
+  started=$EPOCHREALTIME
+  kill -TERM "$(pgrep -P "$server" | head -n 1)"
+  wait_until "$prog to exit after SIGTERM" _gone "$server"
+  wait "$server" || status=$?
+  [[ $status -eq 0 ]] || { echo "$prog exited with status $status"; return 1; }
+  within "$(seconds_since "$started")" 0 1
+}
+
+_udp_bound() { [[ -n $(ss -Huan "( sport = :$1 )") ]]; }
+
+# Datagrams are waiting in the receive queue (Recv-Q): it is never idle.
+_udp_queued() {
+  ss -Huan "( sport = :$1 )" | awk '$2 > 0 { found = 1 } END { exit !found }'
+}
+
 # ---- Network namespaces (root only) ----------------------------------------
 
 # can_use_netns: true when namespaces can be made here (root, iproute2).

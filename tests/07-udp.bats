@@ -387,30 +387,13 @@ EOF
 
 @test "lesson07 server: SIGTERM stops it within 1 s while datagrams stream at it, stdout a pipe nobody reads" {
   unused_udp_port
-  local port=$UNUSED_PORT fifo=$BATS_TEST_TMPDIR/fifo started
-  mkfifo "$fifo"
-  # Holds the pipe open, never reads.
-  _bare timeout -s KILL "$WATCHDOG" sleep 600 <>"$fifo" &
-  _background+=("$!")
-  _bare timeout -s KILL "$WATCHDOG" "$BIN/lesson07/server" "$port" >"$fifo" 2>&1 &
-  local server=$!
-  _servers+=("$server")
-  # Streams of datagrams, from one socket and from a new socket each time.
-  start_background /dev/null bash -c 'while :; do printf x; done >"/dev/udp/127.0.0.1/$1"' s "$port"
-  start_background /dev/null bash -c 'while :; do printf y >"/dev/udp/127.0.0.1/$1"; done' s "$port"
-  wait_until "datagrams to queue up at the server" _udp_queued "$port"
-  started=$EPOCHREALTIME
-  kill -TERM "$(pgrep -P "$server" | head -n 1)"
-  wait_until "the server to exit" _gone "$server"
-  local status=0
-  wait "$server" || status=$?
-  [[ $status -eq 0 ]]
-  within "$(seconds_since "$started")" 0 1
+  check_udp_stop_under_load "$UNUSED_PORT" lesson07/server "$UNUSED_PORT"
 }
 
-# Datagrams are waiting in the server's receive queue: it is never idle.
-_udp_queued() {
-  ss -Huan "( sport = :$1 )" | awk '$2 > 0 { found = 1 } END { exit !found }'
+@test "lesson07 relay: SIGTERM stops it within 1 s while datagrams stream at it, stdout a pipe nobody reads" {
+  start_udp_server
+  unused_udp_port
+  check_udp_stop_under_load "$UNUSED_PORT" lesson07/relay --loss 10 "$UNUSED_PORT" 127.0.0.1 "$UDP_PORT"
 }
 
 # ---- Foreign clients -----------------------------------------------------------------------
