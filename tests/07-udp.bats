@@ -451,6 +451,15 @@ print(data.decode(), addr[1])' "$UDP_PORT"
 @test "lesson07 client: bad ports exit 2 naming the value" { check_client_bad_ports lesson07/client; }
 @test "lesson07 probe: bad ports exit 2 naming the value" { check_client_bad_ports lesson07/probe; }
 @test "lesson07 server: a port in use exits 1 naming the address" { check_port_in_use lesson07/server; }
+@test "lesson07 server: restarts on the same port at once, without SO_REUSEADDR (UDP has no TIME_WAIT)" {
+  start_udp_server
+  local port=$UDP_PORT
+  run_client lesson07/probe 127.0.0.1 "$port" 5
+  stop_server
+  start_udp_server "$port"
+  [[ $UDP_PORT -eq $port ]]
+}
+
 @test "lesson07 server: SIGTERM stops it with status 0 within a second" { check_stop_signal TERM lesson07/server; }
 @test "lesson07 server: SIGINT stops it with status 0 within a second" { check_stop_signal INT lesson07/server; }
 
