@@ -424,10 +424,11 @@ print(data.decode(), addr[1])' "$UDP_PORT"
 @test "lesson07: nc -u and socat talk to the server" {
   start_udp_server
   command -v nc >/dev/null || skip "nc is not installed (Debian package netcat-openbsd)"
-  run timeout 5 nc -u -w 1 127.0.0.1 "$UDP_PORT" <<<"from nc"
+  # No newline sent: run would hide a missing last byte.
+  run bash -c 'printf "from nc" | timeout 5 nc -u -w 1 127.0.0.1 "$1"' nc "$UDP_PORT"
   [[ $output == "from nc" ]]
   command -v socat >/dev/null || skip "socat is not installed (Debian package socat)"
-  run timeout 5 socat -T 1 - "UDP:127.0.0.1:$UDP_PORT" <<<"from socat"
+  run bash -c 'printf "from socat" | timeout 5 socat -T 1 - "UDP:127.0.0.1:$1"' socat "$UDP_PORT"
   [[ $output == "from socat" ]]
 }
 
