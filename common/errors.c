@@ -54,7 +54,10 @@ const char *errno_name(int err)
         {ENOMEM, "ENOMEM"},             {ENOTCONN, "ENOTCONN"},
         {ENOTSOCK, "ENOTSOCK"},         {EPERM, "EPERM"},
         {EPIPE, "EPIPE"},               {EPROTO, "EPROTO"},
-        {ETIMEDOUT, "ETIMEDOUT"},
+        {ETIMEDOUT, "ETIMEDOUT"},       {EMSGSIZE, "EMSGSIZE"},
+        {ENOENT, "ENOENT"},             {EEXIST, "EEXIST"},
+        {ENOSPC, "ENOSPC"},             {EFBIG, "EFBIG"},
+        {ENAMETOOLONG, "ENAMETOOLONG"},
     };
 
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
