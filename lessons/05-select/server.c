@@ -55,8 +55,6 @@ static const char usage[] = "PORT [ADDRESS]";
 
 /* Bytes read from a client at once: its echo must go out before the next. */
 #define BUF_SIZE 4096
-/* Log lines that may wait for a slow reader of stdout. */
-#define LOG_CAP (16 * 1024)
 
 struct client {
     char addr[ADDR_STRLEN];
@@ -68,9 +66,7 @@ struct client {
 /* One slot per descriptor select() can watch; NULL where no client is. */
 static struct client *clients[FD_SETSIZE];
 
-static char log_buf[LOG_CAP];   /* log lines not written yet */
-static size_t log_len;
-static unsigned long log_dropped;
+static unsigned long log_dropped;  /* log lines stdout did not take */
 
 /* musl's FD_SET and FD_ISSET compute in unsigned long: hand them an
  * unsigned descriptor (ours are never negative) to keep -Wconversion quiet. */
@@ -106,56 +102,42 @@ static int stdout_writable(void)
     return pselect(STDOUT_FILENO + 1, NULL, &writable, NULL, &now, NULL) == 1;
 }
 
-/* Writes as much of the log as stdout takes without waiting. Linux says a
- * pipe is writable once a page is free, and a write() of at most PIPE_BUF
- * bytes then goes in whole, at once; a file is always writable. */
-static void flush_log(void)
-{
-    while (log_len > 0 && stdout_writable()) {
-        ssize_t n = write(STDOUT_FILENO, log_buf, log_len < PIPE_BUF ? log_len : PIPE_BUF);
-
-        if (n == -1 && errno != EINTR && errno != EAGAIN)
-            log_len = 0;            /* EPIPE: the reader has gone, and the log */
-        if (n <= 0)
-            return;
-        log_len -= (size_t)n;
-        memmove(log_buf, log_buf + n, log_len);
-    }
-}
-
-static int log_append(const char *line, int len)
-{
-    if (len >= 0 && log_len + (size_t)len > LOG_CAP)
-        flush_log();                /* make room, if stdout takes some */
-    if (len < 0 || log_len + (size_t)len > LOG_CAP)
-        return -1;
-    memcpy(log_buf + log_len, line, (size_t)len);
-    log_len += (size_t)len;
-    return 0;
-}
-
-/* A write() to a stdout nobody reads would sleep, with the stop signals
- * blocked: so a line only joins the buffer, or is counted as dropped. */
+/*
+ * A write() to a stdout that nobody reads (a stalled `| less`) would sleep
+ * with the stop signals blocked: the server could never stop. So a line is
+ * written only when stdout is writable now, and is otherwise dropped and
+ * counted; the count goes out with the next line that is written. Linux
+ * calls a pipe writable once a page is free, and a write() of at most
+ * PIPE_BUF bytes then goes in whole, at once.
+ */
 __attribute__((format(printf, 1, 2)))
 static void log_line(const char *fmt, ...)
 {
-    char line[ADDR_STRLEN + 64];
+    char line[2 * ADDR_STRLEN + 64];
+    size_t len = 0;
     va_list ap;
     int n;
 
+    if (!stdout_writable()) {
+        log_dropped++;
+        return;
+    }
     if (log_dropped > 0) {
         n = snprintf(line, sizeof line, "%s: %lu log lines dropped: stdout was not read\n",
                      progname(), log_dropped);
-        if (log_append(line, n) == 0)
-            log_dropped = 0;
+        len = (size_t)n;
     }
     va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line, fmt, ap);
+    n = vsnprintf(line + len, sizeof line - len, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof line)
-        n = (int)sizeof line - 1;   /* cut (our lines are shorter) */
-    if (log_dropped > 0 || log_append(line, n) == -1)
-        log_dropped++;
+    len += (size_t)n;
+    if (len >= sizeof line)
+        len = sizeof line - 1;      /* cut (our lines are shorter) */
+    _Static_assert(sizeof line <= PIPE_BUF, "a log line must go into a pipe whole");
+    if (write(STDOUT_FILENO, line, len) == (ssize_t)len)
+        log_dropped = 0;
+    else
+        log_dropped++;              /* EPIPE: the reader has gone */
 }
 
 static void close_client(int fd)
@@ -318,8 +300,6 @@ int main(int argc, char *argv[])
         FD_ZERO(&writable);
         if (pause_ms <= 0)
             watch(listen_fd, &readable);
-        if (log_len > 0)
-            watch(STDOUT_FILENO, &writable);
         for (int fd = 0; fd < FD_SETSIZE; fd++) {
             if (clients[fd] == NULL)
                 continue;
@@ -341,8 +321,6 @@ int main(int argc, char *argv[])
             break;
         }
 
-        if (is_ready(STDOUT_FILENO, &writable))
-            flush_log();
         /* New clients get descriptors that were not in the sets. */
         if (is_ready(listen_fd, &readable) && accept_waiting(listen_fd) == -1)
             accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
@@ -358,9 +336,7 @@ int main(int argc, char *argv[])
         if (clients[fd] != NULL)
             close_client(fd);
     close(listen_fd);
-    flush_log();                    /* the last lines, if stdout takes them now */
-    if (log_len > 0 || log_dropped > 0)
-        warn_msg("log lines lost: %lu dropped, %zu bytes unwritten (stdout was not read)",
-                 log_dropped, log_len);
+    if (log_dropped > 0)
+        warn_msg("%lu log lines dropped: stdout was not read", log_dropped);
     return status;
 }
