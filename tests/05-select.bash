@@ -150,3 +150,20 @@ out_of_descriptors() {
 
 _ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 _since() { awk -v a="$1" -v b="$EPOCHREALTIME" -v s="$2" 'BEGIN { exit !(b - a >= s) }'; }
+
+# connect_fd_unlogged FD: opens descriptor FD on the server, as connect_fd,
+# for a server whose log cannot be watched (SERVER_STDOUT=stalled): it
+# waits until the server has accepted the connection instead.
+connect_fd_unlogged() {
+  eval "exec $1<>/dev/tcp/127.0.0.1/$SERVER_PORT"
+  wait_until "the server to accept" _queue_empty "$SERVER_PORT"
+}
+
+# peer_of FD: the address the server sees for the shell's descriptor FD,
+# as the chat server prints it (127.0.0.1:PORT).
+peer_of() {
+  local inode
+  inode=$(stat -L -c %i "/proc/$$/fd/$1")
+  ss -Htne state established "( dport = :$SERVER_PORT )" |
+    awk -v ino="ino:$inode" '$0 ~ ino" " { print $3 }'
+}
