@@ -182,6 +182,27 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   wait_for_log '^server: [1-9][0-9]* log lines dropped: stdout was not read$'
 }
 
+@test "lesson05: a log reader that stalls, then reads again: the lines it missed are counted in the log" {
+  SERVER_STDOUT=stalled start_server lesson05/server
+  local reader
+  reader=$(pgrep -P "$BACKGROUND_PID")
+  open_and_close 500
+  wait_until "the server to take every connection" _queue_empty "$SERVER_PORT"
+  kill -CONT "$reader"
+  run_client lesson05/client 127.0.0.1 "$SERVER_PORT" <<<"read again"
+  [[ $status -eq 0 ]]
+  wait_for_log '^server: [1-9][0-9]* log lines dropped: stdout was not read$'
+  # The count comes with the first line written after the gap, and every
+  # line is either written or counted: 1 + 2 x 500 + 2 in all.
+  local counted written
+  counted=$(sed -n 's/^server: \([0-9]*\) log lines dropped.*/\1/p' "$SERVER_LOG")
+  stop_server
+  [[ $SERVER_STATUS -eq 0 ]]
+  written=$(grep -cv 'log lines dropped' "$SERVER_LOG")
+  echo "dropped $counted, written $written"
+  ((counted + written == 1 + 2 * 500 + 2))
+}
+
 @test "lesson05 server: SIGTERM stops it at once while clients are busy" {
   start_server lesson05/server
   start_background "$BATS_TEST_TMPDIR/idle.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" hold

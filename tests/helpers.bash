@@ -63,7 +63,8 @@ wait_until() {
 #   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1)
 # SERVER_STDOUT=stalled puts its standard output on a one-page pipe that
 # nobody reads after the "listening on" line (a stalled `| less`); its
-# stderr still goes to SERVER_LOG.
+# stderr still goes to SERVER_LOG. The reader stops itself: `kill -CONT` to
+# $(pgrep -P "$BACKGROUND_PID") makes it copy the rest into SERVER_LOG.
 start_server() {
   local prog=$1; shift
   (($# > 0)) || set -- 0
@@ -107,14 +108,14 @@ _bare() {
 }
 
 # Shrinks the pipe to a page (F_SETPIPE_SZ, Linux), copies the first line
-# into the log, then holds the pipe open without reading.
+# into the log, then stops (SIGSTOP) with the pipe open, reading nothing.
 _STALLED_READER='open(my $in, "<", $ARGV[0]) or die "$ARGV[0]: $!";
 fcntl($in, 1031, 4096) or die "F_SETPIPE_SZ: $!";
-my $line = <$in>;
 open(my $log, ">>", $ARGV[1]) or die "$ARGV[1]: $!";
-print $log $line;
-close $log;
-sleep;'
+select($log); $| = 1;
+print scalar <$in>;
+kill "STOP", $$;
+print while <$in>;'
 
 _announced() {
   kill -0 "$1" 2>/dev/null || { echo "server exited before announcing" >&2; return 3; }
