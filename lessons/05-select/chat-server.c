@@ -134,7 +134,8 @@ static void log_line(const char *fmt, ...)
         return;
     }
     if (log_dropped > 0) {
-        n = snprintf(line, sizeof line, "%s: %lu log lines dropped: stdout was not read\n",
+        n = snprintf(line, sizeof line,
+                     "%s: %lu log lines dropped: stdout was not read\n",
                      progname(), log_dropped);
         len = (size_t)n;
     }
@@ -412,7 +413,8 @@ int main(int argc, char *argv[])
         fd_set readable, writable;
         int max_fd = listen_fd;
         long long pause_ms = accept_paused_until - now_ms();
-        struct timespec pause_left = {(time_t)(pause_ms / 1000), (long)(pause_ms % 1000 * 1000000)};
+        struct timespec pause_left = {(time_t)(pause_ms / 1000),
+                                      (long)(pause_ms % 1000 * 1000000)};
 
         FD_ZERO(&readable);
         FD_ZERO(&writable);

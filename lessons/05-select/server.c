@@ -123,7 +123,8 @@ static void log_line(const char *fmt, ...)
         return;
     }
     if (log_dropped > 0) {
-        n = snprintf(line, sizeof line, "%s: %lu log lines dropped: stdout was not read\n",
+        n = snprintf(line, sizeof line,
+                     "%s: %lu log lines dropped: stdout was not read\n",
                      progname(), log_dropped);
         len = (size_t)n;
     }
@@ -267,7 +268,8 @@ int main(int argc, char *argv[])
     /*
      * SIGINT and SIGTERM stay blocked, except inside pselect(): a stop
      * request that comes while the loop works is held back until the loop
-     * goes to sleep, and then wakes it at once.
+     * goes to sleep, and then wakes it at once (or, if the loop never gets
+     * to sleep, stop_signal_pending() finds it).
      */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -293,7 +295,8 @@ int main(int argc, char *argv[])
         fd_set readable, writable;
         int max_fd = listen_fd;
         long long pause_ms = accept_paused_until - now_ms();
-        struct timespec pause_left = {(time_t)(pause_ms / 1000), (long)(pause_ms % 1000 * 1000000)};
+        struct timespec pause_left = {(time_t)(pause_ms / 1000),
+                                      (long)(pause_ms % 1000 * 1000000)};
 
         /* pselect() overwrites the sets, so they are rebuilt every turn. */
         FD_ZERO(&readable);
