@@ -234,7 +234,7 @@ hold_one() {
 
 @test "chat-server: a log that nobody reads: the chat goes on, lines are dropped with a count, SIGTERM stops it" {
   SERVER_STDOUT=stalled start_server lesson05/chat-server
-  open_and_close 500
+  open_and_close 200
   wait_until "the server to take every connection" _queue_empty "$SERVER_PORT"
   connect_fd_unlogged 5
   connect_fd_unlogged 6

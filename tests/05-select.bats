@@ -173,7 +173,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
 
 @test "lesson05: a log that nobody reads: the server goes on serving, drops lines with a count, and stops on SIGTERM" {
   SERVER_STDOUT=stalled start_server lesson05/server
-  open_and_close 500
+  open_and_close 200
   wait_until "the server to take every connection" _queue_empty "$SERVER_PORT"
   run_client lesson05/client 127.0.0.1 "$SERVER_PORT" <<<"served all the same"
   [[ $status -eq 0 && $output == "served all the same" ]]
@@ -186,21 +186,21 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   SERVER_STDOUT=stalled start_server lesson05/server
   local reader
   reader=$(pgrep -P "$BACKGROUND_PID")
-  open_and_close 500
+  open_and_close 200
   wait_until "the server to take every connection" _queue_empty "$SERVER_PORT"
   kill -CONT "$reader"
   run_client lesson05/client 127.0.0.1 "$SERVER_PORT" <<<"read again"
   [[ $status -eq 0 ]]
   wait_for_log '^server: [1-9][0-9]* log lines dropped: stdout was not read$'
   # The count comes with the first line written after the gap, and every
-  # line is either written or counted: 1 + 2 x 500 + 2 in all.
+  # line is either written or counted: 1 + 2 x 200 + 2 in all.
   local counted written
   counted=$(sed -n 's/^server: \([0-9]*\) log lines dropped.*/\1/p' "$SERVER_LOG")
   stop_server
   [[ $SERVER_STATUS -eq 0 ]]
   written=$(grep -cv 'log lines dropped' "$SERVER_LOG")
   echo "dropped $counted, written $written"
-  ((counted + written == 1 + 2 * 500 + 2))
+  ((counted + written == 1 + 2 * 200 + 2))
 }
 
 @test "lesson05 server: SIGTERM stops it at once while clients are busy" {
