@@ -99,13 +99,14 @@ exit "$rc"
 # rss_kib PID: the resident memory of a process, in KiB.
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# recv_queue_full PORT [BYTES]: the server on PORT has more than BYTES
-# (default 32768: the receive buffer it fills is tuned by the kernel, 70 to
-# 120 kB here) received from a client and not read: it has stopped
-# reading. With a state filter, ss leaves out the state column: $1 is Recv-Q.
-recv_queue_full() {
+# stopped_reading PORT: the server on PORT has bytes from a client that it
+# has not read (Recv-Q), while more than 100000 bytes of its echo to that
+# client wait unsent (Send-Q): back-pressure. (How many bytes the receive
+# queue holds when full depends on the kernel's accounting: 15 to 115 kB
+# here.) With a state filter, ss leaves out the state column.
+stopped_reading() {
   ss -Htn state established "( sport = :$1 )" |
-    awk -v min="${2:-32768}" '$1 > min { found = 1 } END { exit !found }'
+    awk '$1 > 0 && $2 > 100000 { found = 1 } END { exit !found }'
 }
 
 # open_and_close N: N clients connect to $SERVER_PORT and leave at once.

@@ -97,19 +97,41 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   # The server has stopped reading from it (its receive queue fills) while
   # its echo waits (the send queue is full): TCP slows the sender down.
   wait_until "the server to stop reading from the greedy client" \
-    recv_queue_full "$SERVER_PORT"
-  send_queue_full "$SERVER_PORT"
+    stopped_reading "$SERVER_PORT"
   echo_roundtrip "$BATS_FILE_TMPDIR/random.bin" lesson05/client
   # Still connected, still stuck in its send, never dropped:
   kill -0 "$greedy"
   ! grep -q '^sent' "$BATS_TEST_TMPDIR/greedy.out"
-  recv_queue_full "$SERVER_PORT"
+  stopped_reading "$SERVER_PORT"
   [[ $(log_count 'dropping|disconnected$') -eq 1 ]]     # the round trip's client
   local rss_after
   rss_after=$(rss_kib "$SERVER_PID")
   echo "server resident: $rss_before KiB before, $rss_after KiB after"
   ((rss_after < rss_before + 1024))
 }
+
+@test "lesson05: back-pressure: once the client reads again, its echo flows again, byte for byte" {
+  start_server lesson05/server
+  local big=$BATS_TEST_TMPDIR/big.bin out=$BATS_TEST_TMPDIR/back.bin
+  head -c 16777216 /dev/urandom >"$big"
+  # One connection: a writer sends 16 MiB and nobody reads, until the
+  # test creates the file "go"; then the echo is read back.
+  start_background "$BATS_TEST_TMPDIR/late.out" bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1"
+    cat "$2" >&3 &
+    until [[ -e $4 ]]; do sleep 0.02; done
+    head -c 16777216 <&3 >"$3"
+    wait' late "$SERVER_PORT" "$big" "$out" "$BATS_TEST_TMPDIR/go"
+  wait_for_log ' connected$'
+  wait_until "the server to stop reading from the client" stopped_reading "$SERVER_PORT"
+  [[ ! -s $out ]]
+  touch "$BATS_TEST_TMPDIR/go"
+  wait_until "all 16 MiB of echo" _file_size_is "$out" 16777216
+  cmp "$big" "$out"
+  [[ $(log_count 'dropping') -eq 0 ]]
+}
+
+_file_size_is() { [[ $(stat -c %s "$1" 2>/dev/null) == "$2" ]]; }
 
 @test "lesson05: small socket buffers: a half-closed client still gets its echo, all of it" {
   # 10 kB through 4 KiB buffers: when the server reads the end of file,
