@@ -126,6 +126,7 @@ open_and_close() {
 # the second is measured, not slept.
 out_of_descriptors() {
   local prog=$1 limit=$2 name=${1##*/}
+  # shellcheck disable=SC2034  # read by start_server
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")
   start_server "$prog"
   prlimit --pid "$SERVER_PID" --nofile="$limit:$limit"

@@ -166,9 +166,9 @@ _file_size_is() { [[ $(stat -c %s "$1" 2>/dev/null) == "$2" ]]; }
   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")
   start_server lesson05/server
   prlimit --pid "$SERVER_PID" --nofile=16:16
-  hold_conns 40
+  hold_conns 24
   [[ $RESET -eq 0 && $SILENT -eq 0 ]]
-  [[ $SERVED -gt 0 && $SERVED -lt 16 && $((SERVED + REFUSED)) -eq 40 ]]
+  [[ $SERVED -gt 0 && $SERVED -lt 16 && $((SERVED + REFUSED)) -eq 24 ]]
   [[ $(log_count ' connected$') -eq $SERVED ]]
   # Refusals are logged, never more than once each.
   local logged

@@ -109,6 +109,7 @@ _bare() {
 
 # Shrinks the pipe to a page (F_SETPIPE_SZ, Linux), copies the first line
 # into the log, then stops (SIGSTOP) with the pipe open, reading nothing.
+# shellcheck disable=SC2016  # perl, not shell
 _STALLED_READER='open(my $in, "<", $ARGV[0]) or die "$ARGV[0]: $!";
 fcntl($in, 1031, 4096) or die "F_SETPIPE_SZ: $!";
 open(my $log, ">>", $ARGV[1]) or die "$ARGV[1]: $!";

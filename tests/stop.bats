@@ -92,6 +92,7 @@ stops_with_stalled_log() {
 
 # stop_within_a_second SIGNAL: signals the server; it must exit with
 # status 0, and within a second.
+# shellcheck disable=SC2154  # _servers: the servers helpers.bash started
 stop_within_a_second() {
   local sig=$1 started=$EPOCHREALTIME watchdog=${_servers[-1]}
   kill -s "$sig" "$SERVER_PID"
