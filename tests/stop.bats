@@ -98,8 +98,8 @@ stop_within_a_second() {
   kill -s "$sig" "$SERVER_PID"
   # Not stop_server: its deadline is ten seconds, and a server that missed
   # the signal would be waited for that long.
-  local end=$((${EPOCHREALTIME/./} + 1000000))
-  while ! _gone "$watchdog" && ((${EPOCHREALTIME/./} < end)); do sleep 0.01; done
+  local end=$((${EPOCHREALTIME//[.,]/} + 1000000))
+  while ! _gone "$watchdog" && ((${EPOCHREALTIME//[.,]/} < end)); do sleep 0.01; done
   if ! _gone "$watchdog"; then
     echo "still running a second after SIG$sig" >&2
     _show_state
