@@ -229,3 +229,22 @@ hold_one() {
 @test "chat-server: restarts on the same port right after serving" {
   check_restart_same_port lesson05/chat-server hold_one
 }
+
+@test "chat-server: no descriptor to spare (nofile=4): no spin, a quiet log, SIGTERM stops it" {
+  out_of_descriptors lesson05/chat-server 4
+}
+
+@test "chat-server: a log that nobody reads: the chat goes on, lines are dropped with a count, SIGTERM stops it" {
+  SERVER_STDOUT=stalled start_server lesson05/chat-server
+  open_and_close 200
+  wait_until "the server to take every connection" _queue_empty "$SERVER_PORT"
+  connect_fd_unlogged 5
+  connect_fd_unlogged 6
+  printf 'still chatting\n' >&6
+  expect_line 5 "* $(peer_of 6) joined"
+  expect_line 5 "$(peer_of 6): still chatting"
+  exec 5>&- 6>&-
+  stop_server
+  [[ $SERVER_STATUS -eq 0 ]]
+  wait_for_log '^chat-server: [1-9][0-9]* log lines dropped: stdout was not read$'
+}

@@ -95,3 +95,78 @@ wait "$pid"
 echo "server status $?"
 exit "$rc"
 '
+
+# rss_kib PID: the resident memory of a process, in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# stopped_reading PORT: the server on PORT has bytes from a client that it
+# has not read (Recv-Q), while more than 100000 bytes of its echo to that
+# client wait unsent (Send-Q): back-pressure. (How many bytes the receive
+# queue holds when full depends on the kernel's accounting: 15 to 115 kB
+# here.) With a state filter, ss leaves out the state column.
+stopped_reading() {
+  ss -Htn state established "( sport = :$1 )" |
+    awk '$1 > 0 && $2 > 100000 { found = 1 } END { exit !found }'
+}
+
+# open_and_close N: N clients connect to $SERVER_PORT and leave at once.
+open_and_close() {
+  local i fd
+  for ((i = 0; i < $1; i++)); do
+    exec {fd}<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+    exec {fd}>&-
+  done
+}
+
+# out_of_descriptors SERVER LIMIT: SERVER runs with at most LIMIT
+# descriptors, 4 (standard streams and the listener: not even a spare)
+# or a little more, while three clients wait to be accepted. For a second
+# it must not spin (CPU time, accept calls) nor flood its log, and then
+# stop on SIGTERM with status 0 within a second. A rate needs an interval:
+# the second is measured, not slept.
+out_of_descriptors() {
+  local prog=$1 limit=$2 name=${1##*/}
+  # shellcheck disable=SC2034  # read by start_server
+  SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_LOG="$BATS_TEST_TMPDIR/faults.log")
+  start_server "$prog"
+  prlimit --pid "$SERVER_PID" --nofile="$limit:$limit"
+  exec 5<>"/dev/tcp/127.0.0.1/$SERVER_PORT" 6<>"/dev/tcp/127.0.0.1/$SERVER_PORT" \
+    7<>"/dev/tcp/127.0.0.1/$SERVER_PORT"
+  wait_for_log "^$name: accept"
+  local ticks lines started=$EPOCHREALTIME
+  ticks=$(_ticks "$SERVER_PID") lines=$(log_count .)
+  wait_until "a second to pass" _since "$started" 1
+  ticks=$(($(_ticks "$SERVER_PID") - ticks)) lines=$(($(log_count .) - lines))
+  echo "in one second out of descriptors: $ticks ticks of CPU, $lines log lines"
+  # A spinning server burns the whole second (100 ticks) and logs thousands.
+  ((ticks <= 10 && lines <= 15))
+  started=$EPOCHREALTIME
+  stop_server TERM
+  [[ $SERVER_STATUS -eq 0 ]]
+  awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.0) }'
+  exec 5>&- 6>&- 7>&-
+  local accepts
+  accepts=$(sed -n 's/.* accept=\([0-9]*\) .*/\1/p' "$BATS_TEST_TMPDIR/faults.log" | sort -n | tail -n 1)
+  echo "accept calls: $accepts"
+  ((accepts > 0 && accepts < 100))
+}
+
+_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+_since() { awk -v a="$1" -v b="$EPOCHREALTIME" -v s="$2" 'BEGIN { exit !(b - a >= s) }'; }
+
+# connect_fd_unlogged FD: opens descriptor FD on the server, as connect_fd,
+# for a server whose log cannot be watched (SERVER_STDOUT=stalled): it
+# waits until the server has accepted the connection instead.
+connect_fd_unlogged() {
+  eval "exec $1<>/dev/tcp/127.0.0.1/$SERVER_PORT"
+  wait_until "the server to accept" _queue_empty "$SERVER_PORT"
+}
+
+# peer_of FD: the address the server sees for the shell's descriptor FD,
+# as the chat server prints it (127.0.0.1:PORT).
+peer_of() {
+  local inode
+  inode=$(stat -L -c %i "/proc/$$/fd/$1")
+  ss -Htne state established "( dport = :$SERVER_PORT )" |
+    awk -v ino="ino:$inode" '$0 ~ ino" " { print $3 }'
+}

@@ -77,14 +77,25 @@ wait_until() {
 # start_server PROGRAM [ARGS...]: ARGS default to "0" (any free port).
 # Extra environment for the server goes in SERVER_ENV (an array), e.g.
 #   SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1)
+# SERVER_STDOUT=stalled puts its standard output on a one-page pipe that
+# nobody reads after the "listening on" line (a stalled `| less`); its
+# stderr still goes to SERVER_LOG. The reader stops itself: `kill -CONT` to
+# $(pgrep -P "$BACKGROUND_PID") makes it copy the rest into SERVER_LOG.
 start_server() {
   local prog=$1; shift
   [[ ${SERVER_ENV[*]-} != *LD_PRELOAD=* ]] || skip_without_fault_shim
   (($# > 0)) || set -- 0
   SERVER_LOG=$BATS_TEST_TMPDIR/server.${#_servers[@]}.log
+  local out=$SERVER_LOG
+  if [[ ${SERVER_STDOUT-} == stalled ]]; then
+    out=$BATS_TEST_TMPDIR/stdout.${#_servers[@]}.fifo
+    mkfifo "$out"
+    start_background /dev/null perl -e "$_STALLED_READER" "$out" "$SERVER_LOG"
+  fi
+  # Both appending, stdout and stderr interleave as with 2>&1.
   _bare env ${SERVER_ENV[@]+"${SERVER_ENV[@]}"} \
     timeout -s KILL "$WATCHDOG" "$BIN/$prog" "$@" \
-    </dev/null >"$SERVER_LOG" 2>&1 &
+    </dev/null >>"$out" 2>>"$SERVER_LOG" &
   local watchdog=$!
   _servers+=("$watchdog")
   _server_logs+=("$SERVER_LOG")
@@ -123,6 +134,17 @@ skip_without_fault_shim() {
   [[ ${SOCKLAB_LIBC:-glibc} == glibc ]] ||
     skip "the fault shim is built for glibc, the programs for $SOCKLAB_LIBC"
 }
+
+# Shrinks the pipe to a page (F_SETPIPE_SZ, Linux), copies the first line
+# into the log, then stops (SIGSTOP) with the pipe open, reading nothing.
+# shellcheck disable=SC2016  # perl, not shell
+_STALLED_READER='open(my $in, "<", $ARGV[0]) or die "$ARGV[0]: $!";
+fcntl($in, 1031, 4096) or die "F_SETPIPE_SZ: $!";
+open(my $log, ">>", $ARGV[1]) or die "$ARGV[1]: $!";
+select($log); $| = 1;
+print scalar <$in>;
+kill "STOP", $$;
+print while <$in>;'
 
 _announced() {
   kill -0 "$1" 2>/dev/null || { echo "server exited before announcing" >&2; return 3; }

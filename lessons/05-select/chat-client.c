@@ -57,8 +57,9 @@ int main(int argc, char *argv[])
         fd_set readable;
         ssize_t n;
 
+        /* (unsigned): musl's FD_SET and FD_ISSET compute in unsigned long. */
         FD_ZERO(&readable);
-        FD_SET(fd, &readable);
+        FD_SET((unsigned)fd, &readable);
         if (input_open)
             FD_SET(STDIN_FILENO, &readable);
         if (select(fd + 1, &readable, NULL, NULL, NULL) == -1) {
@@ -68,7 +69,7 @@ int main(int argc, char *argv[])
             break;
         }
 
-        if (FD_ISSET(fd, &readable)) {
+        if (FD_ISSET((unsigned)fd, &readable)) {
             n = read(fd, buf, sizeof buf);
             if (n == 0) {
                 if (input_open) {

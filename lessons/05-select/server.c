@@ -6,19 +6,24 @@
  *
  * Lessons 03 and 04 gave every client a process or a thread of its own, which
  * may block in read() or write() without holding up the others. Here one
- * loop serves everybody: pselect() says which sockets are ready, and the
- * server only calls accept(), read() and write() on a socket that will not
- * make it wait. Three things keep that promise:
+ * loop serves everybody: pselect() says which descriptors are ready, and the
+ * server only calls accept(), read() and write() on one that will not make
+ * it wait. What keeps that promise:
  *
  *   - Every socket is non-blocking (O_NONBLOCK). "Writable" means that some
  *     space is free in the socket's send buffer, not that all of a write
  *     fits: a blocking write() of more would still put the server to sleep.
- *   - Bytes that could not be written wait in the client's output buffer,
- *     and the socket is watched for writability until they are sent. The
- *     buffer has a cap: a client that sends and never reads is dropped, not
- *     allowed to eat the server's memory.
+ *   - Back-pressure: bytes the socket did not take wait in the client's
+ *     buffer, and until they are sent nothing more is read from that client.
+ *     One that sends and never reads only stalls itself, and costs the
+ *     server one buffer.
+ *   - The log is one more descriptor: lines wait in a bounded buffer until
+ *     stdout is writable; if nobody reads them, new ones are counted and
+ *     dropped, and the server goes on (and can still be stopped).
  *   - An fd_set has room for descriptors 0 to FD_SETSIZE - 1 (1024 on
  *     Linux). A client whose descriptor is beyond that is refused.
+ *   - Out of descriptors, the listener is left out of the sets for a while
+ *     instead of being found readable again at once, for ever.
  *
  * The protocol and the log lines are lesson 02's, so lesson 02's client
  * works unchanged (lessons/05-select/client.c is a link to it).
@@ -29,27 +34,41 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef PIPE_BUF
+#define PIPE_BUF _POSIX_PIPE_BUF    /* a system may leave it to pathconf() */
+#endif
 
 static const char usage[] = "PORT [ADDRESS]";
 
-/* Echoed bytes a client may leave unread before it is dropped. */
-#define OUT_CAP (64 * 1024)
+/* Bytes read from a client at once: its echo must go out before the next. */
+#define BUF_SIZE 4096
 
 struct client {
     char addr[ADDR_STRLEN];
     int eof;                    /* it has closed its side: flush, then close */
     size_t out_start, out_end;  /* bytes not sent yet: out[out_start..out_end) */
-    char out[OUT_CAP];
+    char out[BUF_SIZE];
 };
 
 /* One slot per descriptor select() can watch; NULL where no client is. */
 static struct client *clients[FD_SETSIZE];
+
+static unsigned long log_dropped;  /* log lines stdout did not take */
+
+/* musl's FD_SET and FD_ISSET compute in unsigned long: hand them an
+ * unsigned descriptor (ours are never negative) to keep -Wconversion quiet. */
+static void watch(int fd, fd_set *set) { FD_SET((unsigned)fd, set); }
+static int is_ready(int fd, const fd_set *set) { return FD_ISSET((unsigned)fd, set); }
 
 static int set_nonblocking(int fd)
 {
@@ -60,16 +79,76 @@ static int set_nonblocking(int fd)
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+/* Milliseconds on a clock that no change of the date can move. */
+static long long now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Is stdout writable now? (A zero timeout: pselect() only looks.) */
+static int stdout_writable(void)
+{
+    fd_set writable;
+    struct timespec now = {0, 0};
+
+    FD_ZERO(&writable);
+    watch(STDOUT_FILENO, &writable);
+    return pselect(STDOUT_FILENO + 1, NULL, &writable, NULL, &now, NULL) == 1;
+}
+
+/*
+ * A write() to a stdout that nobody reads (a stalled `| less`) would sleep
+ * with the stop signals blocked: the server could never stop. So a line is
+ * written only when stdout is writable now, and is otherwise dropped and
+ * counted; the count goes out with the next line that is written. Linux
+ * calls a pipe writable once a page is free, and a write() of at most
+ * PIPE_BUF bytes then goes in whole, at once.
+ */
+__attribute__((format(printf, 1, 2)))
+static void log_line(const char *fmt, ...)
+{
+    char line[2 * ADDR_STRLEN + 64];
+    size_t len = 0;
+    va_list ap;
+    int n;
+
+    if (!stdout_writable()) {
+        log_dropped++;
+        return;
+    }
+    if (log_dropped > 0) {
+        n = snprintf(line, sizeof line,
+                     "%s: %lu log lines dropped: stdout was not read\n",
+                     progname(), log_dropped);
+        len = (size_t)n;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    va_end(ap);
+    len += (size_t)n;
+    if (len >= sizeof line)
+        len = sizeof line - 1;      /* cut (our lines are shorter) */
+    _Static_assert(sizeof line <= PIPE_BUF, "a log line must go into a pipe whole");
+    if (write(STDOUT_FILENO, line, len) == (ssize_t)len)
+        log_dropped = 0;
+    else
+        log_dropped++;              /* EPIPE: the reader has gone */
+}
+
 static void close_client(int fd)
 {
-    printf("%s disconnected\n", clients[fd]->addr);
+    log_line("%s disconnected\n", clients[fd]->addr);
     free(clients[fd]);
     clients[fd] = NULL;
     close(fd);
 }
 
-/* Accepts every client waiting in the listen queue. */
-static void accept_clients(int listen_fd)
+/* Accepts every client waiting in the listen queue. -1 when the queue could
+ * not be emptied (out of descriptors): the caller leaves it alone a while. */
+static int accept_waiting(int listen_fd)
 {
     for (;;) {
         struct sockaddr_storage peer;
@@ -81,11 +160,13 @@ static void accept_clients(int listen_fd)
         if (fd == -1) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            /* EAGAIN: nobody else is waiting. EMFILE: accept_client()
-             * refused a client and said so; the next one may fit. */
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EMFILE)
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;           /* nobody else is waiting */
+            /* accept_client() has logged EMFILE (and refused a client if
+             * it could); anything else (ENOBUFS, ...) is said here. */
+            if (errno != EMFILE)
                 warn_errno("accept");
-            return;
+            return -1;
         }
         format_addr((struct sockaddr *)&peer, peer_len, addr);
         /* FD_SET() on such a descriptor would write past the fd_set. */
@@ -104,7 +185,7 @@ static void accept_clients(int listen_fd)
         c->eof = 0;
         c->out_start = c->out_end = 0;
         clients[fd] = c;
-        printf("%s connected\n", addr);
+        log_line("%s connected\n", addr);
     }
 }
 
@@ -132,15 +213,15 @@ static void flush_client(int fd)
         close_client(fd);           /* all echoed: now we close our side */
 }
 
-/* One read() per turn, so that a fast client cannot starve the others. */
+/* One read() per turn, so that a fast client cannot starve the others, and
+ * only into an empty buffer (main() watches the client only then). */
 static void read_client(int fd)
 {
     struct client *c = clients[fd];
-    char buf[4096];
     ssize_t n;
 
     do
-        n = read(fd, buf, sizeof buf);
+        n = read(fd, c->out, sizeof c->out);
     while (n == -1 && errno == EINTR);
     if (n == -1) {
         if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -149,25 +230,24 @@ static void read_client(int fd)
         close_client(fd);
         return;
     }
-    if (n == 0) {
-        c->eof = 1;                 /* no more input: echo the rest, close */
-        flush_client(fd);
-        return;
-    }
-    if (c->out_end + (size_t)n > OUT_CAP) {
-        memmove(c->out, c->out + c->out_start, c->out_end - c->out_start);
-        c->out_end -= c->out_start;
-        c->out_start = 0;
-    }
-    if (c->out_end + (size_t)n > OUT_CAP) {
-        warn_msg("dropping %s: more than %d bytes of echo unread",
-                 c->addr, OUT_CAP);
-        close_client(fd);
-        return;
-    }
-    memcpy(c->out + c->out_end, buf, (size_t)n);
-    c->out_end += (size_t)n;
+    c->eof = n == 0;                /* no more input: echo the rest, close */
+    c->out_start = 0;
+    c->out_end = (size_t)n;
     flush_client(fd);
+}
+
+/*
+ * pselect() delivers a pending stop signal only when it has to wait. When
+ * descriptors are ready at once, it returns them and blocks the signal again
+ * undelivered, and under steady traffic that is every turn: so every turn
+ * the loop also asks whether a stop signal is waiting.
+ */
+static int stop_signal_pending(void)
+{
+    sigset_t pending;
+
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
 
 int main(int argc, char *argv[])
@@ -175,17 +255,18 @@ int main(int argc, char *argv[])
     const char *port, *host;
     char addr[ADDR_STRLEN];
     sigset_t stop_signals, wait_mask;
+    long long accept_paused_until = 0;
     int listen_fd, status = 0;
 
     set_progname(argv[0]);
     server_args(argc, argv, usage, &port, &host);
-    setvbuf(stdout, NULL, _IOLBF, 0);
     catch_stop_signals();
 
     /*
      * SIGINT and SIGTERM stay blocked, except inside pselect(): a stop
      * request that comes while the loop works is held back until the loop
-     * goes to sleep, and then wakes it at once.
+     * goes to sleep, and then wakes it at once (or, if the loop never gets
+     * to sleep, stop_signal_pending() finds it).
      */
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
@@ -205,28 +286,34 @@ int main(int argc, char *argv[])
         close(listen_fd);
         return 1;
     }
-    printf("listening on %s\n", local_addr(listen_fd, addr));
+    log_line("listening on %s\n", local_addr(listen_fd, addr));
 
-    while (!stop_requested) {
+    while (!stop_requested && !stop_signal_pending()) {
         fd_set readable, writable;
         int max_fd = listen_fd;
+        long long pause_ms = accept_paused_until - now_ms();
+        struct timespec pause_left = {(time_t)(pause_ms / 1000),
+                                      (long)(pause_ms % 1000 * 1000000)};
 
         /* pselect() overwrites the sets, so they are rebuilt every turn. */
         FD_ZERO(&readable);
         FD_ZERO(&writable);
-        FD_SET(listen_fd, &readable);
+        if (pause_ms <= 0)
+            watch(listen_fd, &readable);
         for (int fd = 0; fd < FD_SETSIZE; fd++) {
             if (clients[fd] == NULL)
                 continue;
-            if (!clients[fd]->eof)
-                FD_SET(fd, &readable);
+            /* Back-pressure: read only once the last read is all echoed. */
             if (clients[fd]->out_start < clients[fd]->out_end)
-                FD_SET(fd, &writable);
+                watch(fd, &writable);
+            else if (!clients[fd]->eof)
+                watch(fd, &readable);
             if (fd > max_fd)
                 max_fd = fd;
         }
 
-        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL, &wait_mask) == -1) {
+        if (pselect(max_fd + 1, &readable, &writable, NULL,
+                    pause_ms > 0 ? &pause_left : NULL, &wait_mask) == -1) {
             if (errno == EINTR)
                 continue;           /* a signal: the loop checks the flag */
             warn_errno("pselect");
@@ -235,12 +322,12 @@ int main(int argc, char *argv[])
         }
 
         /* New clients get descriptors that were not in the sets. */
-        if (FD_ISSET(listen_fd, &readable))
-            accept_clients(listen_fd);
+        if (is_ready(listen_fd, &readable) && accept_waiting(listen_fd) == -1)
+            accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
         for (int fd = 0; fd <= max_fd; fd++) {
-            if (clients[fd] != NULL && FD_ISSET(fd, &readable))
+            if (clients[fd] != NULL && is_ready(fd, &readable))
                 read_client(fd);
-            if (clients[fd] != NULL && FD_ISSET(fd, &writable))
+            else if (clients[fd] != NULL && is_ready(fd, &writable))
                 flush_client(fd);
         }
     }
@@ -249,5 +336,7 @@ int main(int argc, char *argv[])
         if (clients[fd] != NULL)
             close_client(fd);
     close(listen_fd);
+    if (log_dropped > 0)
+        warn_msg("%lu log lines dropped: stdout was not read", log_dropped);
     return status;
 }
