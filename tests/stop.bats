@@ -11,6 +11,7 @@
 # One @test per server and case, so that a failure names the server: a new
 # server adds one line to each table below.
 load helpers
+load 07-udp
 
 # Clients per streaming test, and how long they stream at most (seconds).
 STREAMERS=3
@@ -45,6 +46,10 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson05/server; }
 @test "stop: lesson05/chat-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson05/chat-server; }
 @test "stop: lesson06/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson06/server; }
+
+# ---- datagram servers: datagrams streaming at it -------------------------
+@test "stop: lesson07/server, datagrams streaming, SIGTERM" { unused_udp_port; check_udp_stop_under_load "$UNUSED_PORT" lesson07/server "$UNUSED_PORT"; }
+@test "stop: lesson07/relay, datagrams streaming, SIGTERM"  { start_udp_server; unused_udp_port; check_udp_stop_under_load "$UNUSED_PORT" lesson07/relay "$UNUSED_PORT" 127.0.0.1 "$UDP_PORT"; }
 
 # stops_while_streaming SERVER SIGNAL: STREAMERS clients send as fast as
 # they can and read all that comes back (lesson 05's chat client reads and
