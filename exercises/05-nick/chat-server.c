@@ -22,12 +22,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/select.h>
+#include <time.h>
 #include <unistd.h>
+
+#ifndef PIPE_BUF
+#define PIPE_BUF _POSIX_PIPE_BUF    /* a system may leave it to pathconf() */
+#endif
 
 static const char usage[] = "PORT [ADDRESS]";
 
@@ -51,6 +58,13 @@ struct client {
 /* One slot per descriptor select() can watch; NULL where no client is. */
 static struct client *clients[FD_SETSIZE];
 
+static unsigned long log_dropped;  /* log lines stdout did not take */
+
+/* musl's FD_SET and FD_ISSET compute in unsigned long: hand them an
+ * unsigned descriptor (ours are never negative) to keep -Wconversion quiet. */
+static void watch(int fd, fd_set *set) { FD_SET((unsigned)fd, set); }
+static int is_ready(int fd, const fd_set *set) { return FD_ISSET((unsigned)fd, set); }
+
 static int set_nonblocking(int fd)
 {
     int flags = fcntl(fd, F_GETFL);
@@ -58,6 +72,65 @@ static int set_nonblocking(int fd)
     if (flags == -1)
         return -1;
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+/* Milliseconds on a clock that no change of the date can move. */
+static long long now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Is stdout writable now? (A zero timeout: pselect() only looks.) */
+static int stdout_writable(void)
+{
+    fd_set writable;
+    struct timespec now = {0, 0};
+
+    FD_ZERO(&writable);
+    watch(STDOUT_FILENO, &writable);
+    return pselect(STDOUT_FILENO + 1, NULL, &writable, NULL, &now, NULL) == 1;
+}
+
+/*
+ * A write() to a stdout that nobody reads (a stalled `| less`) would sleep
+ * with the stop signals blocked: the server could never stop. So a line is
+ * written only when stdout is writable now, and is otherwise dropped and
+ * counted; the count goes out with the next line that is written. Linux
+ * calls a pipe writable once a page is free, and a write() of at most
+ * PIPE_BUF bytes then goes in whole, at once.
+ */
+__attribute__((format(printf, 1, 2)))
+static void log_line(const char *fmt, ...)
+{
+    char line[2 * ADDR_STRLEN + 64];
+    size_t len = 0;
+    va_list ap;
+    int n;
+
+    if (!stdout_writable()) {
+        log_dropped++;
+        return;
+    }
+    if (log_dropped > 0) {
+        n = snprintf(line, sizeof line,
+                     "%s: %lu log lines dropped: stdout was not read\n",
+                     progname(), log_dropped);
+        len = (size_t)n;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    va_end(ap);
+    len += (size_t)n;
+    if (len >= sizeof line)
+        len = sizeof line - 1;      /* cut (our lines are shorter) */
+    _Static_assert(sizeof line <= PIPE_BUF, "a log line must go into a pipe whole");
+    if (write(STDOUT_FILENO, line, len) == (ssize_t)len)
+        log_dropped = 0;
+    else
+        log_dropped++;              /* EPIPE: the reader has gone */
 }
 
 /* Sends what the socket takes now; the rest waits for the next turn. */
@@ -183,6 +256,76 @@ static void leave(int fd)
     announce(fd, "left");
 }
 
+/*
+ * Closes the clients marked dead. Telling the others that one has left can
+ * overflow another slow reader and mark it dead in turn, so this goes on
+ * until a pass finds none.
+ */
+static void reap_clients(void)
+{
+    int again = 1;
+
+    while (again) {
+        again = 0;
+        for (int fd = 0; fd < FD_SETSIZE; fd++) {
+            if (clients[fd] == NULL || !clients[fd]->dead)
+                continue;
+            if (!clients[fd]->left)
+                leave(fd);
+            log_line("%s disconnected\n", clients[fd]->addr);
+            free(clients[fd]);
+            clients[fd] = NULL;
+            close(fd);
+            again = 1;
+        }
+    }
+}
+
+/* Accepts every client waiting in the listen queue. -1 when the queue could
+ * not be emptied (out of descriptors): the caller leaves it alone a while. */
+static int accept_waiting(int listen_fd)
+{
+    for (;;) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        char addr[ADDR_STRLEN];
+        struct client *c;
+        int fd = accept_client(listen_fd, &peer, &peer_len);
+
+        if (fd == -1) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;           /* nobody else is waiting */
+            /* accept_client() has logged EMFILE (and refused a client if
+             * it could); anything else (ENOBUFS, ...) is said here. */
+            if (errno != EMFILE)
+                warn_errno("accept");
+            return -1;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, addr);
+        /* FD_SET() on such a descriptor would write past the fd_set. */
+        if (fd >= FD_SETSIZE) {
+            close(fd);
+            warn_msg("refusing %s: descriptor %d >= FD_SETSIZE (%d)",
+                     addr, fd, FD_SETSIZE);
+            continue;
+        }
+        if (set_nonblocking(fd) == -1 || (c = malloc(sizeof *c)) == NULL) {
+            warn_errno("refusing %s", addr);
+            close(fd);
+            continue;
+        }
+        memcpy(c->addr, addr, sizeof c->addr);
+        c->left = c->dead = c->cutting = 0;
+        c->in_len = 0;
+        c->out_start = c->out_end = 0;
+        clients[fd] = c;
+        log_line("%s connected\n", addr);
+        announce(fd, "joined");
+    }
+}
+
 /* One read() per turn, so that a fast client cannot starve the others. */
 static void read_client(int fd)
 {
@@ -213,67 +356,17 @@ static void read_client(int fd)
 }
 
 /*
- * Closes the clients marked dead. Telling the others that one has left can
- * overflow another slow reader and mark it dead in turn, so this goes on
- * until a pass finds none.
+ * pselect() delivers a pending stop signal only when it has to wait. When
+ * descriptors are ready at once, it returns them and blocks the signal again
+ * undelivered, and under steady traffic that is every turn: so every turn
+ * the loop also asks whether a stop signal is waiting.
  */
-static void reap_clients(void)
+static int stop_signal_pending(void)
 {
-    int again = 1;
+    sigset_t pending;
 
-    while (again) {
-        again = 0;
-        for (int fd = 0; fd < FD_SETSIZE; fd++) {
-            if (clients[fd] == NULL || !clients[fd]->dead)
-                continue;
-            if (!clients[fd]->left)
-                leave(fd);
-            printf("%s disconnected\n", clients[fd]->addr);
-            free(clients[fd]);
-            clients[fd] = NULL;
-            close(fd);
-            again = 1;
-        }
-    }
-}
-
-/* Accepts every client waiting in the listen queue. */
-static void accept_clients(int listen_fd)
-{
-    for (;;) {
-        struct sockaddr_storage peer;
-        socklen_t peer_len;
-        char addr[ADDR_STRLEN];
-        struct client *c;
-        int fd = accept_client(listen_fd, &peer, &peer_len);
-
-        if (fd == -1) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EMFILE)
-                warn_errno("accept");
-            return;
-        }
-        format_addr((struct sockaddr *)&peer, peer_len, addr);
-        if (fd >= FD_SETSIZE) {
-            close(fd);
-            warn_msg("refusing %s: descriptor %d >= FD_SETSIZE (%d)",
-                     addr, fd, FD_SETSIZE);
-            continue;
-        }
-        if (set_nonblocking(fd) == -1 || (c = malloc(sizeof *c)) == NULL) {
-            warn_errno("refusing %s", addr);
-            close(fd);
-            continue;
-        }
-        memcpy(c->addr, addr, sizeof c->addr);
-        c->left = c->dead = c->cutting = 0;
-        c->in_len = 0;
-        c->out_start = c->out_end = 0;
-        clients[fd] = c;
-        printf("%s connected\n", addr);
-        announce(fd, "joined");
-    }
+    return sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
 
 int main(int argc, char *argv[])
@@ -281,11 +374,11 @@ int main(int argc, char *argv[])
     const char *port, *host;
     char addr[ADDR_STRLEN];
     sigset_t stop_signals, wait_mask;
+    long long accept_paused_until = 0;
     int listen_fd, status = 0;
 
     set_progname(argv[0]);
     server_args(argc, argv, usage, &port, &host);
-    setvbuf(stdout, NULL, _IOLBF, 0);
     catch_stop_signals();
 
     /* As in server.c: stop signals get through only inside pselect(). */
@@ -305,27 +398,32 @@ int main(int argc, char *argv[])
         close(listen_fd);
         return 1;
     }
-    printf("listening on %s\n", local_addr(listen_fd, addr));
+    log_line("listening on %s\n", local_addr(listen_fd, addr));
 
-    while (!stop_requested) {
+    while (!stop_requested && !stop_signal_pending()) {
         fd_set readable, writable;
         int max_fd = listen_fd;
+        long long pause_ms = accept_paused_until - now_ms();
+        struct timespec pause_left = {(time_t)(pause_ms / 1000),
+                                      (long)(pause_ms % 1000 * 1000000)};
 
         FD_ZERO(&readable);
         FD_ZERO(&writable);
-        FD_SET(listen_fd, &readable);
+        if (pause_ms <= 0)
+            watch(listen_fd, &readable);
         for (int fd = 0; fd < FD_SETSIZE; fd++) {
             if (clients[fd] == NULL)
                 continue;
             if (!clients[fd]->left)
-                FD_SET(fd, &readable);
+                watch(fd, &readable);
             if (clients[fd]->out_start < clients[fd]->out_end)
-                FD_SET(fd, &writable);
+                watch(fd, &writable);
             if (fd > max_fd)
                 max_fd = fd;
         }
 
-        if (pselect(max_fd + 1, &readable, &writable, NULL, NULL, &wait_mask) == -1) {
+        if (pselect(max_fd + 1, &readable, &writable, NULL,
+                    pause_ms > 0 ? &pause_left : NULL, &wait_mask) == -1) {
             if (errno == EINTR)
                 continue;
             warn_errno("pselect");
@@ -333,14 +431,14 @@ int main(int argc, char *argv[])
             break;
         }
 
-        if (FD_ISSET(listen_fd, &readable))
-            accept_clients(listen_fd);
+        if (is_ready(listen_fd, &readable) && accept_waiting(listen_fd) == -1)
+            accept_paused_until = now_ms() + ACCEPT_PAUSE_MS;
         for (int fd = 0; fd <= max_fd; fd++) {
             if (clients[fd] == NULL || clients[fd]->dead)
                 continue;
-            if (FD_ISSET(fd, &readable))
+            if (is_ready(fd, &readable))
                 read_client(fd);
-            if (!clients[fd]->dead && FD_ISSET(fd, &writable))
+            if (!clients[fd]->dead && is_ready(fd, &writable))
                 flush_client(fd);
         }
         reap_clients();
@@ -348,11 +446,13 @@ int main(int argc, char *argv[])
 
     for (int fd = 0; fd < FD_SETSIZE; fd++) {
         if (clients[fd] != NULL) {
-            printf("%s disconnected\n", clients[fd]->addr);
+            log_line("%s disconnected\n", clients[fd]->addr);
             free(clients[fd]);
             close(fd);
         }
     }
     close(listen_fd);
+    if (log_dropped > 0)
+        warn_msg("%lu log lines dropped: stdout was not read", log_dropped);
     return status;
 }
