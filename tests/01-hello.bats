@@ -58,4 +58,3 @@ greet_once() { run_client lesson01/client 127.0.0.1 "$SERVER_PORT"; }
   check_restart_same_port lesson01/server greet_once
 }
 
-@test "docs/01-hello.md: every console transcript replays" { replay_chapter docs/01-hello.md; }

@@ -159,4 +159,3 @@ hold_one() {
   check_restart_same_port lesson02/server hold_one
 }
 
-@test "docs/02-echo.md: every console transcript replays" { replay_chapter docs/02-echo.md; }

@@ -107,8 +107,3 @@ hold_one() {
   check_restart_same_port lesson04/server hold_one
 }
 
-@test "docs/04-threads.md: every console transcript replays" {
-  # ThreadSanitizer runs a thread of its own: the counts would differ.
-  [[ $SOCKLAB_VARIANT != tsan ]] || skip "thread counts differ under ThreadSanitizer"
-  replay_chapter docs/04-threads.md
-}

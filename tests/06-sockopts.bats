@@ -401,4 +401,3 @@ serve_and_stop() {
      $output == *"127.0.0.1:$SERVER_PORT: Broken pipe (EPIPE)" ]]
 }
 
-@test "docs/06-sockopts.md: every console transcript replays" { replay_chapter docs/06-sockopts.md; }

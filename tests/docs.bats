@@ -3,6 +3,7 @@
 # and every console transcript is replayed. Then tests of the two tools that
 # check this, tests/replay and tests/check-quotes, on fixtures that need no
 # lesson: tests/fixtures/replay/bin/lesson99 is a fake server and client.
+# A fixture's first line says what it shows.
 # shellcheck disable=SC2030,SC2031  # each test runs in its own subshell
 bats_require_minimum_version 1.5.0
 load replay
@@ -65,10 +66,22 @@ gone() {
   [ "$missing" -eq 0 ]
 }
 
-@test "replay: the session keeps directory, variables, functions and \$?" {
+# Every chapter, replayed in real terminals against $SOCKLAB_BIN.
+@test "docs/01-hello.md: every console transcript replays" { replay_chapter docs/01-hello.md; }
+@test "docs/02-echo.md: every console transcript replays" { replay_chapter docs/02-echo.md; }
+@test "docs/03-fork.md: every console transcript replays" { replay_chapter docs/03-fork.md; }
+@test "docs/04-threads.md: every console transcript replays" {
+  # ThreadSanitizer runs a thread of its own: the counts would differ.
+  [[ ${SOCKLAB_VARIANT:-} != tsan ]] || skip "thread counts differ under ThreadSanitizer"
+  replay_chapter docs/04-threads.md
+}
+@test "docs/05-select.md: every console transcript replays" { replay_chapter docs/05-select.md; }
+@test "docs/06-sockopts.md: every console transcript replays" { replay_chapter docs/06-sockopts.md; }
+
+@test "replay: a terminal keeps its directory, variables, descriptors, jobs and \$?" {
   replay_fixture session
   [ "$status" -eq 0 ]
-  [[ $output == *"session.md: 9 checks passed"* ]]
+  [[ $output == *"session.md: 14 checks passed"* ]]
 }
 
 @test "replay: doc ports map to the ports servers really get, and back" {
@@ -76,7 +89,7 @@ gone() {
   [ "$status" -eq 0 ]
 }
 
-@test "replay: a continuation block and ^C reach the last server started" {
+@test "replay: terminals, ^C, and a restart on the same port" {
   replay_fixture interrupt FAKE_PIDS="$BATS_TEST_TMPDIR/pids"
   [ "$status" -eq 0 ]
   [ "$(wc -l < "$BATS_TEST_TMPDIR/pids")" -eq 3 ]
@@ -88,11 +101,20 @@ gone() {
 @test "replay: a wrong expected line fails, with a diff that names it" {
   replay_fixture wrong
   [ "$status" -eq 1 ]
-  [[ $output == *"wrong.md:6: output differs: \$ ./lesson99/client 127.0.0.1 9000"* ]]
+  [[ $output == *"wrong.md:13: terminal 2: output differs: \$ ./lesson99/client 127.0.0.1 9000"* ]]
   [[ $output == *$'\n-Message from server: Hello Mars!\n+Message from server: Hello World!\n'* ]]
-  [[ $output == *"wrong.md:13: output of the server started at line 4 differs"* ]]
+  [[ $output == *"wrong.md:22: terminal 1: output of the program started at line 6 differs"* ]]
   [[ $output == *$'\n-127.0.0.1:PORT connected\n'* ]]
-  [[ $output == *"2 of 5 checks failed"* ]]    # 5: the server's stop counts
+  [[ $output == *"2 of 5 checks failed"* ]]
+}
+
+@test "replay: output shown in the wrong terminal fails, and so does a block without a label" {
+  replay_fixture wrong-terminal
+  [ "$status" -eq 1 ]
+  [[ $output == *"wrong-terminal.md:13: terminal 2: output differs"* ]]
+  [[ $output == *"wrong-terminal.md:22: block shows program output, but no program runs in terminal 2"* ]]
+  [[ $output == *"wrong-terminal.md:28: terminal 1: output after ^C differs"* ]]
+  [[ $output == *"wrong-terminal.md:35: this chapter uses several terminals: say which one this block is"* ]]
 }
 
 @test "replay: wildcards ... and [...] match variable output" {
@@ -103,30 +125,52 @@ gone() {
 @test "replay: wildcards do not hide a wrong line" {
   replay_fixture wildcards-bad
   [ "$status" -eq 1 ]
-  [[ $output == *"wildcards-bad.md:4: output differs"* ]]
-  [[ $output == *"wildcards-bad.md:8: output differs"* ]]
+  [[ $output == *"wildcards-bad.md:4: terminal 1: output differs"* ]]
+  [[ $output == *"wildcards-bad.md:8: terminal 1: output differs"* ]]
 }
 
-@test "replay: a command past its deadline is killed and reported" {
+@test "replay: a command past its deadline is interrupted and reported" {
   SECONDS=0
   replay_fixture timeout SOCKLAB_REPLAY_TIMEOUT=1
   [ "$status" -eq 1 ]
-  [[ $output == *"timeout.md:4: timed out after 1 s, killed"* ]]
+  [[ $output == *"timeout.md:4: terminal 1: timed out after 1 s, interrupted"* ]]
   [[ $output == *"1 of 2 checks failed"* ]]    # the next command ran and passed
   ((SECONDS < 8))
 }
 
-@test "replay: a server that ignores SIGTERM at the end is reported and killed" {
+@test "replay: a server that ignores ^C is reported and killed" {
   replay_fixture stubborn FAKE_PIDS="$BATS_TEST_TMPDIR/pids" SOCKLAB_REPLAY_TIMEOUT=1
   [ "$status" -eq 1 ]
-  [[ $output == *"stubborn.md:4: server did not exit within 1 s of SIGTERM; killed"* ]]
+  [[ $output == *"stubborn.md:4: terminal 1: the program started at line 4 did not exit within 1 s of ^C; killed"* ]]
   gone "$(cat "$BATS_TEST_TMPDIR/pids")"
+}
+
+@test "replay: a server or a job left running at the end fails" {
+  replay_fixture left-running FAKE_PIDS="$BATS_TEST_TMPDIR/pids"
+  [ "$status" -eq 1 ]
+  [[ $output == *"left-running.md:6: terminal 1: the program started here still runs at the end of the chapter (stop it with ^C): bash ./lesson99/server 0"* ]]
+  [[ $output == *"left-running.md:15: terminal 2: still running at the end of the chapter: sleep 60"* ]]
+  gone "$(cat "$BATS_TEST_TMPDIR/pids")"
+}
+
+@test "replay: a socket the shell still holds at the end fails" {
+  replay_fixture leftover-fd
+  [ "$status" -eq 1 ]
+  [[ $output == *"leftover-fd.md:10: terminal 1: the shell still holds descriptor 5, a socket"* ]]
+  [[ $output != *"descriptor 6"* && $output != *"descriptor 7"* ]]
+  [[ $output == *"1 of 4 checks failed"* ]]
+}
+
+@test "replay: a command typed where a server still runs stops the replay" {
+  replay_fixture typed-into-server
+  [ "$status" -eq 1 ]
+  [[ $output == *"typed-into-server.md:9: terminal 1 still runs the program started at line 4"* ]]
 }
 
 @test "replay: a server that does not start stops the replay" {
   replay_fixture no-start
   [ "$status" -eq 1 ]
-  [[ $output == *"no-start.md:4: server exited with status 2 before 'listening on'"* ]]
+  [[ $output == *"no-start.md:4: terminal 1: server exited with status 2 before 'listening on'"* ]]
   [[ $output == *"    usage: server PORT [ADDRESS]"* ]]
   [[ $output != *"never reached"* ]]
 }
@@ -134,22 +178,33 @@ gone() {
 @test "replay: server output without a server fails" {
   replay_fixture no-server
   [ "$status" -eq 1 ]
-  [[ $output == *"no-server.md:4: block continues a server's terminal, but no server"* ]]
+  [[ $output == *"no-server.md:4: block shows program output, but no program runs in terminal 1"* ]]
 }
 
-@test "replay: SIGTERM to the replayer stops its processes and removes scratch" {
+# killed_replay SIGNAL STATUS: start the replayer on slow.md, kill it with
+# SIGNAL while its terminals run, and check that nothing outlives it.
+killed_replay() {
   export SOCKLAB_BIN=$FIX/bin FAKE_PIDS=$BATS_TEST_TMPDIR/pids FAKE_MARK=$BATS_TEST_TMPDIR/mark
   "$REPLAY" "$FIX/slow.md" > "$BATS_TEST_TMPDIR/out" 2>&1 3>&- 4>&- &
   bg=$!
   local i st=0
   for ((i = 0; i < 250; i++)); do [[ -s $FAKE_MARK ]] && break; sleep 0.02; done
   [[ -s $FAKE_MARK ]]
-  kill -TERM "$bg"
+  kill "-$1" "$bg"
   wait "$bg" || st=$?
   bg=''
-  [ "$st" -eq 143 ]
-  gone "$(cat "$FAKE_PIDS")" "$(cat "$FAKE_MARK")"
+  [ "$st" -eq "$2" ]
+  # the server, the shell running sleep, and the tmux server
+  gone "$(cat "$FAKE_PIDS")" "$(cat "$FAKE_MARK")" "$(cat "$FAKE_MARK.tmux")"
   [ ! -e "$(cat "$FAKE_MARK.dir")" ]
+}
+
+@test "replay: SIGTERM to the replayer stops its terminals and removes scratch" {
+  killed_replay TERM 143
+}
+
+@test "replay: SIGKILL to the replayer: its watchdog stops the terminals" {
+  killed_replay KILL 137
 }
 
 @test "replay: usage errors exit 2" {
