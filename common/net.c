@@ -164,7 +164,6 @@ static struct addrinfo *resolve(const char *host, const char *port, int flags)
 /* socket, SO_REUSEADDR, bind, listen: the socket, or -1 and the failed call. */
 static int listen_one(const struct addrinfo *ai, int backlog, const char **call)
 {
-    const int on = 1;
     int fd, saved;
 
     *call = "socket";
@@ -174,8 +173,9 @@ static int listen_one(const struct addrinfo *ai, int backlog, const char **call)
     /* Lets a restarted server bind while its old connections linger. */
     *call = "setsockopt SO_REUSEADDR";
     /* One line, so that commenting it out (lesson 02's experiment) leaves
-       a working server that just does without the option. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1) goto fail;
+       a working server that just does without the option; hence the
+       compound literal (int){1} instead of a variable left unused. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int)) == -1) goto fail;
     *call = "bind";
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
         goto fail;
