@@ -26,16 +26,18 @@ int parse_port(const char *s, unsigned short *port)
 {
     unsigned long value = 0;
 
-    /* getaddrinfo() would take "70000" and quietly use port 4464. */
-    if (*s == '\0' || strlen(s) > 5)
+    /* getaddrinfo() would take "70000" and quietly use port 4464. Plain
+       decimal, leading zeros allowed at any length: 09000 and 00009000 are
+       both 9000. Stopping above 65535 keeps value from overflowing. */
+    if (*s == '\0')
         return -1;
     for (const char *p = s; *p != '\0'; p++) {
         if (*p < '0' || *p > '9')
             return -1;
         value = value * 10 + (unsigned long)(*p - '0');
+        if (value > 65535)
+            return -1;
     }
-    if (value > 65535)
-        return -1;
     *port = (unsigned short)value;
     return 0;
 }
@@ -45,7 +47,8 @@ static const char *checked_port(const char *usage, const char *s)
     unsigned short port;
 
     if (parse_port(s, &port) == -1)
-        usage_error(usage, "invalid port '%s': expected a number from 0 to 65535", s);
+        usage_error(usage, "invalid port '%s': expected a decimal number from 0 to 65535"
+                    " (leading zeros allowed)", s);
     return s;
 }
 
@@ -166,7 +169,6 @@ static struct addrinfo *resolve(const char *host, const char *port, int flags)
 /* socket, SO_REUSEADDR, bind, listen: the socket, or -1 and the failed call. */
 static int listen_one(const struct addrinfo *ai, int backlog, const char **call)
 {
-    const int on = 1;
     int fd, saved;
 
     *call = "socket";
@@ -175,8 +177,10 @@ static int listen_one(const struct addrinfo *ai, int backlog, const char **call)
         return -1;
     /* Lets a restarted server bind while its old connections linger. */
     *call = "setsockopt SO_REUSEADDR";
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == -1)
-        goto fail;
+    /* One line, so that commenting it out (lesson 02's experiment) leaves
+       a working server that just does without the option; hence the
+       compound literal (int){1} instead of a variable left unused. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int)) == -1) goto fail;
     *call = "bind";
     if (bind(fd, ai->ai_addr, ai->ai_addrlen) == -1)
         goto fail;

@@ -97,8 +97,6 @@ greet_once() { run_client lesson01/client 127.0.0.1 "$SERVER_PORT"; }
   check_restart_same_port lesson01/server greet_once
 }
 
-@test "docs/01-hello.md: every console transcript replays" { replay_chapter docs/01-hello.md; }
-
 @test "lesson01 client: Ctrl-C (SIGINT) kills it by the signal, status 130, as a shell loop needs" {
   # Lesson 02's server never closes first: the greeting client waits.
   start_server lesson02/server

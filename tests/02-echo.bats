@@ -160,8 +160,6 @@ hold_one() {
   check_restart_same_port lesson02/server hold_one
 }
 
-@test "docs/02-echo.md: every console transcript replays" { replay_chapter docs/02-echo.md; }
-
 # A client keeps SIGINT's default action: killed by it, status 128 + 2.
 @test "lesson02 client: Ctrl-C (SIGINT) kills it by the signal, status 130, as a shell loop needs" {
   start_server lesson02/server

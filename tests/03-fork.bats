@@ -125,4 +125,3 @@ hold_one() {
   check_restart_same_port lesson03/server hold_one
 }
 
-@test "docs/03-fork.md: every console transcript replays" { replay_chapter docs/03-fork.md; }

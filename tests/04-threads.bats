@@ -108,12 +108,6 @@ hold_one() {
   check_restart_same_port lesson04/server hold_one
 }
 
-@test "docs/04-threads.md: every console transcript replays" {
-  # ThreadSanitizer runs a thread of its own: the counts would differ.
-  [[ $SOCKLAB_VARIANT != tsan ]] || skip "thread counts differ under ThreadSanitizer"
-  replay_chapter docs/04-threads.md
-}
-
 # start_stalled_log PROGRAM: start_server, but with stdout and stderr on a
 # pipe of one page whose reader takes the "listening on" line and then
 # never reads again (a stalled `| less`, a log collector that hangs).

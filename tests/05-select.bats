@@ -261,4 +261,3 @@ hold_one() {
   check_restart_same_port lesson05/server hold_one
 }
 
-@test "docs/05-select.md: every console transcript replays" { replay_chapter docs/05-select.md; }

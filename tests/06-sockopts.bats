@@ -556,5 +556,3 @@ build_without_linux_options() {
      $output == *"127.0.0.1:$SERVER_PORT: Broken pipe (EPIPE)" ]]
 }
 
-# bats test_tags=slow
-@test "docs/06-sockopts.md: every console transcript replays" { replay_chapter docs/06-sockopts.md; }

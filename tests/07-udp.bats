@@ -518,10 +518,3 @@ print(data.decode(), addr[1])' "$UDP_PORT"
   [[ ! -s $BATS_TEST_TMPDIR/c.out ]]
 }
 
-# ---- The chapter ------------------------------------------------------------------------------
-
-@test "docs/07-udp.md: every console transcript replays" {
-  grep -q 'Terminal' "$BATS_TEST_DIRNAME/replay" ||
-    skip "the chapter's transcripts use labelled terminals (**Terminal N**), which this replayer does not run"
-  replay_chapter docs/07-udp.md
-}

@@ -32,13 +32,17 @@ static void check(int ok, const char *what)
 static void test_parse_port(void)
 {
     static const char *bad[] = {"", "abc", "-1", "+1", " 80", "80 ", "9000x",
-                                "65536", "70000", "000000", "99999999999999999999"};
+                                "65536", "70000", "0065536", "99999999999999999999"};
     unsigned short port = 1;
 
     check(parse_port("0", &port) == 0 && port == 0, "parse_port accepts 0");
     check(parse_port("9000", &port) == 0 && port == 9000, "parse_port accepts 9000");
     check(parse_port("65535", &port) == 0 && port == 65535, "parse_port accepts 65535");
     check(parse_port("00080", &port) == 0 && port == 80, "parse_port accepts leading zeros");
+    check(parse_port("09000", &port) == 0 && port == 9000, "parse_port accepts 09000");
+    check(parse_port("00009000", &port) == 0 && port == 9000,
+          "parse_port accepts leading zeros at any length: 00009000");
+    check(parse_port("000000", &port) == 0 && port == 0, "parse_port accepts 000000");
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char what[80];
 
