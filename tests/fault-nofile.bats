@@ -36,13 +36,15 @@ _waiter_served() { grep -qsE '^(eof after 13|line waited)$' "$WAITER_OUT"; }
 
 accept_lines() { grep -c 'accept' "$SERVER_LOG" || true; }
 
-# stop_quickly: SIGTERM, status 0 within a second.
+# stop_quickly: SIGTERM, status 0 within a second (three under a sanitizer,
+# whose exit-time checks take their own time on a busy machine).
 stop_quickly() {
-  local started=$EPOCHREALTIME
+  local started=$EPOCHREALTIME max
+  max=$([[ $SOCKLAB_VARIANT == release ]] && echo 1 || echo 3)
   stop_server TERM
   [[ $SERVER_STATUS -eq 0 ]] || { echo "status $SERVER_STATUS after SIGTERM"; return 1; }
-  awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.0) }' ||
-    { echo "took more than a second to stop"; return 1; }
+  awk -v a="$started" -v b="$EPOCHREALTIME" -v max="$max" 'BEGIN { exit !(b - a < max) }' ||
+    { echo "took more than $max s to stop"; return 1; }
 }
 
 # check_no_room PROGRAM: with no descriptor to spare, a waiting client
