@@ -17,8 +17,8 @@
  *     buffer, and until they are sent nothing more is read from that client.
  *     One that sends and never reads only stalls itself, and costs the
  *     server one buffer.
- *   - The log is one more descriptor: lines wait in a bounded buffer until
- *     stdout is writable; if nobody reads them, new ones are counted and
+ *   - The log is one more descriptor: a line is written only when stdout
+ *     can take it at once; while nobody reads, lines are counted and
  *     dropped, and the server goes on (and can still be stopped).
  *   - An fd_set has room for descriptors 0 to FD_SETSIZE - 1 (1024 on
  *     Linux). A client whose descriptor is beyond that is refused.
