@@ -131,6 +131,9 @@ int main(int argc, char *argv[])
             v6only = 1;
         else if (opt == '2')
             split = 1;
+        else if (optopt >= '0' && optopt <= '9')   /* "-1": a port, not a flag */
+            usage_error(usage, "invalid port '%s': expected a number from 0 to 65535",
+                        argv[optind - 1]);
         else
             usage_error(usage, "unknown option '-%c'", optopt);
     }

@@ -225,6 +225,9 @@ int main(int argc, char *argv[])
             usage_error(usage, "invalid worker count '0': expected 1 to %d", MAX_WORKERS);
         else if (opt == 'x')
             extra = (int)count_arg(optarg, 8, "extra count");
+        else if (opt == '?' && optopt >= '0' && optopt <= '9')   /* "-1": a port */
+            usage_error(usage, "invalid port '%s': expected a number from 0 to 65535",
+                        argv[optind - 1]);
         else if (opt == '?')
             usage_error(usage, "unknown option '-%c'", optopt);
     }
