@@ -117,7 +117,7 @@ teardown() {
 
 @test "lesson10 dualstack -2: stops within a second while clients stream at it" {
   start_server lesson10/dualstack -2 0
-  start_streamers 3 "$BIN/lesson05/chat-client" 127.0.0.1 "$SERVER_PORT"
+  start_streamers 3 "$BIN/lesson02/client" 127.0.0.1 "$SERVER_PORT"
   wait_for_log 'connected$' 20
   stop_within_a_second TERM
 }
@@ -397,7 +397,7 @@ need_root_and_setpriv() {
   start_server lesson10/handoff
   local workers
   workers=$(workers_of "$SERVER_PID")
-  start_streamers 3 "$BIN/lesson05/chat-client" 127.0.0.1 "$SERVER_PORT"
+  start_streamers 3 "$BIN/lesson02/client" 127.0.0.1 "$SERVER_PORT"
   wait_for_log '^worker [12]: serving' 2
   stop_within_a_second TERM
   for pid in $workers; do ! kill -0 "$pid" 2>/dev/null; done

@@ -70,6 +70,15 @@ static int send_fds(int chan, const char *addr, const int *fds, int nfds)
     return 0;
 }
 
+/* CMSG_NXTHDR(), whose musl version trips -Wsign-conversion inside the macro. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-conversion"
+static struct cmsghdr *next_cmsg(struct msghdr *msg, struct cmsghdr *cm)
+{
+    return CMSG_NXTHDR(msg, cm);
+}
+#pragma GCC diagnostic pop
+
 /*
  * Receives one connection: its descriptor, its address in addr. Returns -1
  * at the channel's end or a stop, -2 for a message that brought no usable
@@ -95,7 +104,7 @@ static int receive_fd(int chan, int worker, char *addr, size_t size)
     if (n <= 0)
         return -1;                  /* 0: the acceptor has gone */
     addr[n] = '\0';
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = next_cmsg(&msg, cm)) {
         size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 
         if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
