@@ -22,6 +22,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "socklab.h"
+#include "log.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -105,12 +106,12 @@ static void serve(int listen_fd)
         return;
     }
     format_addr((struct sockaddr *)&peer, peer_len, addr);
-    printf("%s connected\n", addr);
+    log_line("%s connected", addr);
     n = snprintf(line, sizeof line, "you are %s\n", addr);
     if (write_all(fd, line, (size_t)n, &stop_requested) == -1 && errno != EINTR)
         warn_errno("write %s", addr);
     close(fd);
-    printf("%s disconnected\n", addr);
+    log_line("%s disconnected", addr);
 }
 
 int main(int argc, char *argv[])

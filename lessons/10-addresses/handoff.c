@@ -25,6 +25,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "socklab.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -114,18 +115,18 @@ static int receive_fd(int chan, int worker, char *addr, size_t size)
     }
     /* Cut short: some descriptors never arrived, so none is trusted. */
     if (msg.msg_flags & MSG_CTRUNC) {
-        printf("worker %d: %s: control message truncated (MSG_CTRUNC): closing %d descriptors\n",
+        log_line("worker %d: %s: control message truncated (MSG_CTRUNC): closing %d descriptors",
                worker, addr, nfds);
         while (nfds > 0)
             close(fds[--nfds]);
         return -2;
     }
     if (nfds > 1)
-        printf("worker %d: %s: closing %d unexpected descriptors\n", worker, addr, nfds - 1);
+        log_line("worker %d: %s: closing %d unexpected descriptors", worker, addr, nfds - 1);
     while (nfds > 1)
         close(fds[--nfds]);
     if (nfds == 0 || fstat(fds[0], &st) == -1 || !S_ISSOCK(st.st_mode)) {
-        printf("worker %d: %s: no socket in the message\n", worker, addr);
+        log_line("worker %d: %s: no socket in the message", worker, addr);
         if (nfds == 1)
             close(fds[0]);
         return -2;
@@ -169,10 +170,10 @@ static int worker_main(int chan, int worker)
             break;
         if (fd == -2)
             continue;
-        printf("worker %d: serving %s\n", worker, addr);
+        log_line("worker %d: serving %s", worker, addr);
         echo(fd, addr);
         close(fd);
-        printf("worker %d: %s disconnected\n", worker, addr);
+        log_line("worker %d: %s disconnected", worker, addr);
     }
     close(chan);
     return 0;
@@ -284,7 +285,7 @@ int main(int argc, char *argv[])
         fds[0] = conn_fd;
         while (n <= extra && (fds[n] = open("/dev/null", O_RDONLY)) != -1)
             n++;
-        printf("%s connected, handed to worker %d\n", addr, next + 1);
+        log_line("%s connected", addr);
         if (send_fds(chans[next], addr, fds, n) == -1 && errno != EINTR)
             warn_errno("sendmsg to worker %d", next + 1);
         /* The worker has its own copy now (or none): ours goes. */

@@ -24,6 +24,7 @@
  * which _POSIX_C_SOURCE would hide. */
 
 #include "socklab.h"
+#include "log.h"
 #include "unix.h"
 
 #include <errno.h>
@@ -111,7 +112,7 @@ static void echo_datagrams(int fd)
             errno != EINTR)
             warn_errno("sendto (a sender with no path?)");
     }
-    printf("served %lu datagrams\n", served);
+    log_last("served %lu datagrams", served);
 }
 
 int main(int argc, char *argv[])
@@ -165,10 +166,10 @@ int main(int argc, char *argv[])
             continue;
         }
         peer_text(conn_fd, peer, sizeof peer);
-        printf("%s connected\n", peer);
+        log_line("%s connected", peer);
         echo(conn_fd, peer);
         close(conn_fd);
-        printf("%s disconnected\n", peer);
+        log_line("%s disconnected", peer);
     }
 
     close(listen_fd);
