@@ -257,9 +257,16 @@ teardown() {
   [[ $(uname -s) == Linux ]] || skip "the abstract namespace is Linux's"
   unix_dir
   local name="@socklab-test-$$-$RANDOM"
-  (cd "$UNIX_DIR" && start_userver "$name" && run_client lesson10/uclient "$name" <<<"abstract" &&
-    [[ $output == abstract ]] && [[ -z $(ls -A "$UNIX_DIR") ]] &&
-    ss -Hxl | grep -qF "$name")
+  start_userver "$name"
+  [[ $SERVER_ADDR == "$name" ]]
+  run_client lesson10/uclient "$name" <<<"abstract"
+  [[ $output == abstract ]]
+  # No file anywhere: ss lists the name, the server's directory stays empty.
+  ss -Hxl | grep -qF "$name"
+  [[ ! -e $name && ! -e $SOCKLAB_ROOT/$name ]]
+  stop_server
+  [[ $SERVER_STATUS -eq 0 ]]
+  ! ss -Hxl | grep -qF "$name"
 }
 
 @test "lesson10 userver: bad options exit 2, -h prints the usage" {

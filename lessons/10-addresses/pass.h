@@ -95,7 +95,7 @@ static inline int receive_fd(int chan, int worker, char *addr, size_t size)
     /* Cut short: some descriptors never arrived, so none is trusted. */
     if (msg.msg_flags & MSG_CTRUNC) {
         log_line("worker %d: %s: control message truncated (MSG_CTRUNC): closing %d descriptors",
-               worker, addr, nfds);
+                 worker, addr, nfds);
         while (nfds > 0)
             close(fds[--nfds]);
         return -2;
