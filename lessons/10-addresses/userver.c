@@ -63,14 +63,17 @@ static char *peer_text(int fd, char *buf, size_t size)
 }
 
 /*
- * Echoes until the client closes: lesson 02's loop. On a seqpacket socket
- * each read() is one message, and write_all() sends it as one.
+ * Echoes until the client closes. Whatever goes wrong ends this client's
+ * session only: the caller goes back to accept() for the next one. On a
+ * seqpacket socket each read() is one message, and write_all() sends it
+ * as one.
  */
 static void echo(int fd, const char *peer)
 {
     char buf[4096];
 
     for (;;) {
+        /* Whatever has arrived, up to a buffer: not a line, not a message. */
         ssize_t n = read(fd, buf, sizeof buf);
 
         if (n == 0)
@@ -79,12 +82,12 @@ static void echo(int fd, const char *peer)
             if (errno == EINTR && !stop_requested)
                 continue;
             if (errno != EINTR)
-                warn_errno("read %s", peer);
+                warn_errno("read %s", peer);   /* ECONNRESET: a reset */
             return;
         }
         if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
             if (errno != EINTR)
-                warn_errno("write %s", peer);
+                warn_errno("write %s", peer);  /* EPIPE: the client left */
             return;
         }
     }
@@ -157,6 +160,14 @@ int main(int argc, char *argv[])
         int conn_fd = accept(listen_fd, NULL, NULL);
 
         if (conn_fd == -1) {
+            /*
+             * Out of descriptors (EMFILE; ENFILE: the whole system): the
+             * client stays queued, and accept() would fail again at once.
+             * This process holds at most one connection at a time, so it
+             * gets here only if something else is wrong (ulimit -n tiny,
+             * the system's table full): it says so and pauses instead of
+             * spinning. A stop signal cuts the pause short.
+             */
             if (errno == EMFILE || errno == ENFILE) {
                 warn_errno("accept (trying again in a second)");
                 sleep(1);
