@@ -1,6 +1,8 @@
 # Lesson 10: addresses (lookup, dual-stack, byte order) and Unix domain
 # sockets (paths, stale files, credentials, permissions, passing descriptors).
 # shellcheck disable=SC2030,SC2031  # each test runs in its own subshell
+# shellcheck disable=SC2016  # bash -c programs in single quotes
+# shellcheck disable=SC2154  # stderr: set by bats' run --separate-stderr
 load helpers
 load 10-addresses
 
@@ -266,7 +268,9 @@ teardown() {
   [[ ! -e $name && ! -e $SOCKLAB_ROOT/$name ]]
   stop_server
   [[ $SERVER_STATUS -eq 0 ]]
-  ! ss -Hxl | grep -qF "$name"
+  # The name is gone with the socket.
+  run ss -Hxl
+  [[ $output != *"$name"* ]]
 }
 
 @test "lesson10 userver: bad options exit 2, -h prints the usage" {
@@ -298,7 +302,7 @@ need_root_and_setpriv() {
   [[ $status -eq 1 && $stderr == *"connect $UNIX_DIR/echo.sock: Permission denied (EACCES)" ]]
   run_client lesson10/uclient "$UNIX_DIR/echo.sock" <<<"owner"
   [[ $output == owner ]]
-  ! grep -q '^uid 65534 ' "$SERVER_LOG"
+  run ! grep -q '^uid 65534 ' "$SERVER_LOG"
 }
 
 @test "lesson10 userver -m 0666: another user's client is served, and logged with its uid" {
@@ -370,10 +374,10 @@ need_root_and_setpriv() {
   worker=$(workers_of "$SERVER_PID")
   before=$(fd_count "$worker")
   echo dropped >"$BATS_TEST_TMPDIR/in"
-  ! echo_roundtrip "$BATS_TEST_TMPDIR/in" 2>/dev/null
+  run ! echo_roundtrip "$BATS_TEST_TMPDIR/in"
   wait_for_log '^worker 1: 127\.0\.0\.1:[0-9]+: control message truncated \(MSG_CTRUNC\): closing 4 descriptors$'
   [[ $(fd_count "$worker") -eq $before ]]
-  ! grep -q 'serving' "$SERVER_LOG"
+  run ! grep -q 'serving' "$SERVER_LOG"
 }
 
 # bats test_tags=slow
@@ -407,7 +411,8 @@ need_root_and_setpriv() {
   start_streamers 3 "$BIN/lesson02/client" 127.0.0.1 "$SERVER_PORT"
   wait_for_log '^worker [12]: serving' 2
   stop_within_a_second TERM
-  for pid in $workers; do ! kill -0 "$pid" 2>/dev/null; done
+  local pid
+  for pid in $workers; do run ! kill -0 "$pid"; done
 }
 
 @test "lesson10 handoff: usage errors exit 2, -h prints the usage" {
@@ -424,4 +429,13 @@ need_root_and_setpriv() {
   [[ $status -eq 0 && ${#lines[@]} -eq 2 ]]
   [[ ${lines[0]} =~ ^unix\ stream\ +200\ rounds\ of\ 64\ bytes:\ median\ [0-9.]+\ us,\ fastest\ [0-9.]+\ us$ ]]
   [[ ${lines[1]} =~ ^tcp\ loopback\ +200\ rounds ]]
+}
+
+# ---- The chapter ------------------------------------------------------------------------
+
+# bats test_tags=slow
+@test "docs/10-addresses.md: every console transcript replays" {
+  grep -q 'Terminal' "$BATS_TEST_DIRNAME/replay" ||
+    skip "the chapter's transcripts use labelled terminals (**Terminal N**), which this replayer does not run"
+  replay_chapter docs/10-addresses.md
 }
