@@ -352,7 +352,7 @@ need_root_and_setpriv() {
   wait_for_log '^worker 2: serving 127\.0\.0\.1:[0-9]+$'
   random_mib "$BATS_TEST_TMPDIR/mib"
   echo_roundtrip "$BATS_TEST_TMPDIR/mib"
-  # The acceptor keeps no connection: listener, channels, spare, stdio.
+  # Two workers by default, each a child of the acceptor.
   [[ $(workers_of "$SERVER_PID" | wc -l) -eq 2 ]]
 }
 
