@@ -433,9 +433,3 @@ need_root_and_setpriv() {
 
 # ---- The chapter ------------------------------------------------------------------------
 
-# bats test_tags=slow
-@test "docs/10-addresses.md: every console transcript replays" {
-  grep -q 'Terminal' "$BATS_TEST_DIRNAME/replay" ||
-    skip "the chapter's transcripts use labelled terminals (**Terminal N**), which this replayer does not run"
-  replay_chapter docs/10-addresses.md
-}

@@ -28,6 +28,8 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, clients streaming, SIGTERM"  { stops_while_streaming lesson05/server TERM; }
 @test "stop: lesson05/chat-server, clients streaming, SIGTERM" { stops_while_streaming lesson05/chat-server TERM; }
 @test "stop: lesson06/server, clients streaming, SIGTERM"  { stops_while_streaming lesson06/server TERM; }
+@test "stop: lesson10/dualstack, clients streaming, SIGTERM" { stops_while_streaming lesson10/dualstack TERM; }
+@test "stop: lesson10/handoff, clients streaming, SIGTERM"   { stops_while_streaming lesson10/handoff TERM; }
 
 # ---- case a with SIGINT (Ctrl-C) ----------------------------------------
 @test "stop: lesson01/server, clients streaming, SIGINT"   { stops_while_streaming lesson01/server INT; }
@@ -37,6 +39,8 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, clients streaming, SIGINT"   { stops_while_streaming lesson05/server INT; }
 @test "stop: lesson05/chat-server, clients streaming, SIGINT" { stops_while_streaming lesson05/chat-server INT; }
 @test "stop: lesson06/server, clients streaming, SIGINT"   { stops_while_streaming lesson06/server INT; }
+@test "stop: lesson10/dualstack, clients streaming, SIGINT"  { stops_while_streaming lesson10/dualstack INT; }
+@test "stop: lesson10/handoff, clients streaming, SIGINT"    { stops_while_streaming lesson10/handoff INT; }
 
 # ---- case b: standard output a pipe that nobody reads --------------------
 @test "stop: lesson01/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson01/server; }
@@ -46,6 +50,8 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson05/server; }
 @test "stop: lesson05/chat-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson05/chat-server; }
 @test "stop: lesson06/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson06/server; }
+@test "stop: lesson10/dualstack, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson10/dualstack; }
+@test "stop: lesson10/handoff, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson10/handoff; }
 
 # ---- datagram servers: datagrams streaming at it -------------------------
 @test "stop: lesson07/server, datagrams streaming, SIGTERM" { unused_udp_port; check_udp_stop_under_load "$UNUSED_PORT" lesson07/server "$UNUSED_PORT"; }
