@@ -303,19 +303,26 @@ static int stop_signal_pending(void)
            (sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1);
 }
 
-/* Each client is a descriptor: the soft limit (often 1024) up to the hard. */
+/* Each client is a descriptor: the soft limit (often 1024) goes up to the
+ * hard limit, which only root may raise. Below ten thousand, says so. */
 static void raise_fd_limit(void)
 {
     struct rlimit lim;
 
-    if (getrlimit(RLIMIT_NOFILE, &lim) == -1 || lim.rlim_cur == lim.rlim_max)
-        return;
-    rlim_t soft = lim.rlim_cur;
-    lim.rlim_cur = lim.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &lim) == -1)
-        log_line("descriptor limit stays %llu (hard limit %llu): %s\n",
-                 (unsigned long long)soft, (unsigned long long)lim.rlim_max,
-                 strerror(errno));
+    if (getrlimit(RLIMIT_NOFILE, &lim) == -1)
+        die_errno("getrlimit RLIMIT_NOFILE");
+    if (lim.rlim_cur != lim.rlim_max) {
+        rlim_t soft = lim.rlim_cur;
+
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) == -1) {
+            warn_errno("setrlimit RLIMIT_NOFILE %llu", (unsigned long long)lim.rlim_max);
+            lim.rlim_cur = soft;
+        }
+    }
+    if (lim.rlim_cur < 10000 + 16)
+        warn_msg("descriptor limit %llu (hard limit %llu): fewer than 10000 clients fit",
+                 (unsigned long long)lim.rlim_cur, (unsigned long long)lim.rlim_max);
 }
 
 static int parse_reads(const char *s)
