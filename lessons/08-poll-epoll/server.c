@@ -32,6 +32,7 @@
 
 #include "socklab.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -323,17 +324,20 @@ int main(int argc, char *argv[])
     struct epoll_event events[MAX_EVENTS];
     sigset_t stop_signals, wait_mask;
     long long accept_paused_until = 0;
-    int listen_fd, opt, status = 0;
+    int listen_fd, argi, status = 0;
 
     set_progname(argv[0]);
-    if (!wants_help(argc, argv))
-        while ((opt = getopt(argc, argv, "t:")) != -1) {
-            if (opt != 't')
-                usage_error(usage, "unknown option");
-            idle_ms = parse_seconds(optarg);
-        }
-    argv[optind - 1] = argv[0];
-    server_args(argc - optind + 1, argv + optind - 1, usage, &port, &host);
+    /* Options come first; "-1" is a (bad) port, not an option. */
+    for (argi = 1; !wants_help(argc, argv) && argi < argc &&
+                     argv[argi][0] == '-' && isalpha((unsigned char)argv[argi][1]);
+         argi++) {
+        if (strcmp(argv[argi], "-t") == 0 && argi + 1 < argc)
+            idle_ms = parse_seconds(argv[++argi]);
+        else
+            usage_error(usage, "unknown option '%s'", argv[argi]);
+    }
+    argv[argi - 1] = argv[0];
+    server_args(argc - argi + 1, argv + argi - 1, usage, &port, &host);
     catch_stop_signals();
 
     /* As in lesson 05: blocked except inside epoll_pwait(). */
