@@ -34,7 +34,15 @@ back_pressure() {
   wait_for_log ' connected$'
   wait_until "the server to stop reading from the greedy client" \
     stopped_reading "$SERVER_PORT"
+  # Its receive window closes: the kernel takes no more of the greedy
+  # client's bytes. A server that went on reading (and dropped the echo)
+  # would see millions more arrive while the other client is served.
+  wait_until "the greedy client's bytes to stop arriving" _received_stable
+  local received=$RECEIVED
   echo_roundtrip "$BATS_FILE_TMPDIR/random.bin"
+  _received_stable
+  echo "bytes received from the greedy client: $received, then $RECEIVED"
+  ((RECEIVED - received < 1048576))
   kill -0 "$greedy"
   ! grep -q '^sent' "$BATS_TEST_TMPDIR/greedy.out"
   stopped_reading "$SERVER_PORT"
@@ -42,6 +50,19 @@ back_pressure() {
   rss_after=$(rss_kib "$SERVER_PID")
   echo "server resident: $rss_before KiB before, $rss_after KiB after"
   ((rss_after < rss_before + 1024))
+}
+
+# _received_stable: the bytes the server's side of the one established
+# connection has received (ss -i) are the same 0.2 s apart; sets RECEIVED.
+_received_stable() {
+  local a b
+  a=$(_received) && sleep 0.2 && b=$(_received)
+  RECEIVED=$b
+  [[ -n $a && $a == "$b" ]]
+}
+_received() {
+  ss -Htni state established "( sport = :$SERVER_PORT )" |
+    grep -o 'bytes_received:[0-9]*' | head -n 1 | cut -d: -f2
 }
 
 # recv_q SIDE PORT: the Recv-Q of the connection with source (sport) or

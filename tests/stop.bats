@@ -28,6 +28,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, clients streaming, SIGTERM"  { stops_while_streaming lesson05/server TERM; }
 @test "stop: lesson05/chat-server, clients streaming, SIGTERM" { stops_while_streaming lesson05/chat-server TERM; }
 @test "stop: lesson06/server, clients streaming, SIGTERM"  { stops_while_streaming lesson06/server TERM; }
+@test "stop: lesson08/server-poll, clients streaming, SIGTERM" { stops_while_streaming lesson08/server-poll TERM; }
+@test "stop: lesson08/server, clients streaming, SIGTERM" { stops_while_streaming lesson08/server TERM; }
+@test "stop: lesson08/server-et, clients streaming, SIGTERM" { stops_while_streaming lesson08/server-et TERM; }
 
 # ---- case a with SIGINT (Ctrl-C) ----------------------------------------
 @test "stop: lesson01/server, clients streaming, SIGINT"   { stops_while_streaming lesson01/server INT; }
@@ -37,6 +40,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, clients streaming, SIGINT"   { stops_while_streaming lesson05/server INT; }
 @test "stop: lesson05/chat-server, clients streaming, SIGINT" { stops_while_streaming lesson05/chat-server INT; }
 @test "stop: lesson06/server, clients streaming, SIGINT"   { stops_while_streaming lesson06/server INT; }
+@test "stop: lesson08/server-poll, clients streaming, SIGINT" { stops_while_streaming lesson08/server-poll INT; }
+@test "stop: lesson08/server, clients streaming, SIGINT" { stops_while_streaming lesson08/server INT; }
+@test "stop: lesson08/server-et, clients streaming, SIGINT" { stops_while_streaming lesson08/server-et INT; }
 
 # ---- case b: standard output a pipe that nobody reads --------------------
 @test "stop: lesson01/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson01/server; }
@@ -46,6 +52,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson05/server; }
 @test "stop: lesson05/chat-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson05/chat-server; }
 @test "stop: lesson06/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson06/server; }
+@test "stop: lesson08/server-poll, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-poll; }
+@test "stop: lesson08/server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server; }
+@test "stop: lesson08/server-et, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-et; }
 
 # ---- datagram servers: datagrams streaming at it -------------------------
 @test "stop: lesson07/server, datagrams streaming, SIGTERM" { unused_udp_port; check_udp_stop_under_load "$UNUSED_PORT" lesson07/server "$UNUSED_PORT"; }
