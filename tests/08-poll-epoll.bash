@@ -119,3 +119,28 @@ idle_closes() {
   grep -E "^$silent idle for 1[0-9]{3} ms: closing$" "$SERVER_LOG"
   exec 5>&- 6>&-
 }
+
+# stops_under_loadgen SERVER: loadgen keeps 50 connections busy (closed
+# loop, 256 KiB messages: each takes the server 64 reads), so that its wait
+# nearly never has to sleep; SIGTERM must stop it, status 0, within 1 s.
+# (epoll_pwait and pselect leave a stop signal blocked when they return
+# ready descriptors: a loop that only notices a delivered signal misses it.)
+stops_under_loadgen() {
+  start_server "$1"
+  start_background "$BATS_TEST_TMPDIR/loadgen.out" \
+    "$BIN/lesson08/loadgen" -c 50 -s 262144 -d 30 -w 0 127.0.0.1 "$SERVER_PORT"
+  wait_for_log ' connected$' 50
+  local ticks
+  ticks=$(_ticks "$SERVER_PID")
+  wait_until "the server to use 20 ms of CPU" _busy_since "$ticks" 2
+  local started=$EPOCHREALTIME watchdog=${_servers[-1]}
+  kill -TERM "$SERVER_PID"
+  local end=$((${EPOCHREALTIME//[.,]/} + 1000000))
+  while ! _gone "$watchdog" && ((${EPOCHREALTIME//[.,]/} < end)); do sleep 0.01; done
+  _gone "$watchdog" || { echo "still running a second after SIGTERM" >&2; return 1; }
+  SERVER_STATUS=0
+  wait "$watchdog" || SERVER_STATUS=$?
+  echo "stopped after $(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }') s"
+  [[ $SERVER_STATUS -eq 0 ]]
+}
+_busy_since() { (($(_ticks "$SERVER_PID") - $1 >= $2)); }

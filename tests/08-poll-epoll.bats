@@ -178,3 +178,17 @@ _echo_waiting() { [[ $(recv_q dport "$SERVER_PORT") == "$1" ]]; }
 @test "lesson08 server-poll: SIGTERM stops it with status 0 within a second" { check_stop_signal TERM lesson08/server-poll; }
 @test "lesson08 server: SIGINT stops it with status 0 within a second" { skip_unless_built lesson08/server; check_stop_signal INT lesson08/server; }
 @test "lesson08 server-et: SIGTERM stops it with status 0 within a second" { skip_unless_built lesson08/server-et; check_stop_signal TERM lesson08/server-et; }
+
+# ---- stop under load -------------------------------------------------------------
+@test "lesson08 server-poll: SIGTERM stops it within a second while loadgen keeps it busy" {
+  skip_unless_built lesson08/loadgen
+  stops_under_loadgen lesson08/server-poll
+}
+@test "lesson08 server: SIGTERM stops it within a second while loadgen keeps it busy" {
+  skip_unless_built lesson08/server
+  stops_under_loadgen lesson08/server
+}
+@test "lesson08 server-et: SIGTERM stops it within a second while loadgen keeps it busy" {
+  skip_unless_built lesson08/server-et
+  stops_under_loadgen lesson08/server-et
+}
