@@ -144,3 +144,20 @@ stops_under_loadgen() {
   [[ $SERVER_STATUS -eq 0 ]]
 }
 _busy_since() { (($(_ticks "$SERVER_PID") - $1 >= $2)); }
+
+# stream_and_ask SERVER-ARGS...: server-et reads one byte per read() (the
+# fault shim), so that draining a client that streams without pause never
+# reaches EAGAIN; once that client keeps the server busy, a second client
+# sends one line. Sets status and output (lesson 02's client, 3 s at most).
+stream_and_ask() {
+  SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1)
+  start_server lesson08/server-et "$@" 0
+  start_background "$BATS_TEST_TMPDIR/streamer.out" bash -c \
+    'yes "streaming at the server" | "$1" 127.0.0.1 "$2" >/dev/null' \
+    streamer "$BIN/lesson05/chat-client" "$SERVER_PORT"
+  wait_for_log ' connected$'
+  local ticks
+  ticks=$(_ticks "$SERVER_PID")
+  wait_until "the server to use 30 ms of CPU" _busy_since "$ticks" 3
+  run timeout -s KILL 3 "$BIN/lesson02/client" 127.0.0.1 "$SERVER_PORT" <<<"hello"
+}

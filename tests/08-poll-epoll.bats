@@ -97,6 +97,20 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
 }
 _echo_waiting() { [[ $(recv_q dport "$SERVER_PORT") == "$1" ]]; }
 
+# ---- edge-triggered: the starvation trap, and the budget ----------------------
+@test "lesson08 server-et: with a read budget, a client that streams does not starve another" {
+  skip_unless_built lesson08/server-et
+  stream_and_ask
+  [[ $status -eq 0 && $output == "hello" ]]
+}
+# bats test_tags=slow
+@test "lesson08 server-et -b 0: the trap: while one client streams, another is not served" {
+  skip_unless_built lesson08/server-et
+  stream_and_ask -b 0
+  echo "second client: status $status, output '$output'"
+  [[ $status -ne 0 && -z $output ]]
+}
+
 # ---- idle timeouts ------------------------------------------------------------
 @test "lesson08 server -t: a silent client is closed after the timeout, a talking one is not" {
   skip_unless_built lesson08/server
