@@ -215,3 +215,53 @@ _echo_waiting() { [[ $(recv_q dport "$SERVER_PORT") == "$1" ]]; }
     skip "this tests/replay predates labelled terminals"
   replay_chapter docs/08-poll-epoll.md
 }
+
+# ---- loadgen ---------------------------------------------------------------------
+@test "lesson08 loadgen: closed loop against the epoll server: counts, percentiles, both CPU times" {
+  skip_unless_built lesson08/loadgen
+  start_server lesson08/server
+  run_client lesson08/loadgen -c 4 -d 0.5 -w 0.2 -p "$SERVER_PID" 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 ]]
+  [[ ${lines[0]} =~ ^"4 connections, 64-byte messages, closed loop, 0."[0-9]" s counted after 0.2 s warm-up"$ ]]
+  [[ ${lines[1]} =~ ^[1-9][0-9]*" msgs/s, latency p50 "[0-9.]+" us, p99 "[0-9.]+" us, p99.9 "[0-9.]+" us"$ ]]
+  [[ ${lines[2]} =~ ^"CPU per message: loadgen "[0-9.]+" us, server "[0-9.]+" us"$ ]]
+  wait_for_log ' disconnected$' 4
+}
+@test "lesson08 loadgen: open loop sends at the rate asked, whatever comes back" {
+  skip_unless_built lesson08/loadgen
+  start_server lesson08/server
+  run_client lesson08/loadgen -c 2 -r 400 -d 1 -w 0.2 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && ${lines[0]} == *"open loop"* ]]
+  local rate=${lines[1]%% *}
+  echo "rate: $rate msgs/s for 400 asked"
+  ((rate >= 300 && rate <= 500))
+}
+@test "lesson08 loadgen: a server that changes a byte fails the run, naming it" {
+  skip_unless_built lesson08/loadgen
+  [[ -x $SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/exercises/02-upper/solution/server ]] ||
+    skip "make exercises builds the upper-case server this test uses"
+  BIN=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/exercises/02-upper/solution start_server server
+  run --separate-stderr timeout -s KILL "$DEADLINE" "$BIN/lesson08/loadgen" -c 1 -d 1 -w 0 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 1 ]]
+  [[ $stderr =~ "loadgen: connection 0: byte "[0-9]+" is 0x"[0-9a-f]{2}", 0x"[0-9a-f]{2}" was sent" ]]
+}
+@test "lesson08 loadgen: a connection the server closes fails the run" {
+  skip_unless_built lesson08/loadgen
+  start_server lesson08/server -t 0.2 0
+  run --separate-stderr timeout -s KILL "$DEADLINE" "$BIN/lesson08/loadgen" -c 1 -r 1 -d 5 -w 0 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 1 && $stderr == *"connection 0 closed by the server after 64 bytes"* ]]
+}
+@test "lesson08 loadgen: usage, help, and bounds on every flag" {
+  skip_unless_built lesson08/loadgen
+  check_usage lesson08/loadgen
+  local bad
+  for bad in "-c 0" "-c 20001" "-s 0" "-d 0" "-d 601" "-r 0" "-w x"; do
+    # shellcheck disable=SC2086  # the flag and its value are two words
+    run --separate-stderr "$BIN/lesson08/loadgen" $bad 127.0.0.1 9
+    [[ $status -eq 2 && $stderr == *invalid* ]] || { echo "$bad: status $status: $stderr"; return 1; }
+  done
+}
+@test "lesson08 loadgen: bad ports exit 2 naming the value" {
+  skip_unless_built lesson08/loadgen
+  check_client_bad_ports lesson08/loadgen
+}
