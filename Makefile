@@ -103,6 +103,21 @@ $$(BINDIR)/lesson$(2)/%: $$(OBJDIR)/$(1)/%.o $$(COMMON_OBJ)
 endef
 $(foreach d,$(LESSON_DIRS),$(eval $(call lesson_template,$(d),$(call lesson_num,$(d)))))
 
+# Lesson 08's epoll programs are Linux-only: elsewhere `make` leaves them
+# out, says so in one line, and builds lesson08/server-poll.
+ifneq ($(shell uname -s),Linux)
+EPOLL_PROGS := $(addprefix $(BINDIR)/lesson08/,server server-et loadgen)
+ALL_PROGS   := $(filter-out $(EPOLL_PROGS),$(ALL_PROGS))
+$(info make: lesson08/server, server-et and loadgen use epoll (Linux-only): skipped)
+endif
+
+# make bench-echo: lesson08/loadgen against the echo servers of lessons 02
+# to 08 and a libevent one (when libevent-dev is installed): Markdown
+# tables, and build/bench/idle.svg when gnuplot is installed. A few minutes.
+.PHONY: bench-echo
+bench-echo: all test-tools
+	tests/bench/echo-bench
+
 # Test tools: the helpers' unit tests, scriptable peers such as
 # tests/tools/peer.c, and the fault-injection library.
 UNIT_TEST  := build/$(VARIANT)/tests/common_test

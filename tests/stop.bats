@@ -28,6 +28,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, clients streaming, SIGTERM"  { stops_while_streaming lesson05/server TERM; }
 @test "stop: lesson05/chat-server, clients streaming, SIGTERM" { stops_while_streaming lesson05/chat-server TERM; }
 @test "stop: lesson06/server, clients streaming, SIGTERM"  { stops_while_streaming lesson06/server TERM; }
+@test "stop: lesson08/server-poll, clients streaming, SIGTERM" { stops_while_streaming lesson08/server-poll TERM; }
+@test "stop: lesson08/server, clients streaming, SIGTERM" { stops_while_streaming lesson08/server TERM; }
+@test "stop: lesson08/server-et, clients streaming, SIGTERM" { stops_while_streaming lesson08/server-et TERM; }
 @test "stop: lesson10/dualstack, clients streaming, SIGTERM" { stops_while_streaming lesson10/dualstack TERM; }
 @test "stop: lesson10/handoff, clients streaming, SIGTERM"   { stops_while_streaming lesson10/handoff TERM; }
 
@@ -39,6 +42,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, clients streaming, SIGINT"   { stops_while_streaming lesson05/server INT; }
 @test "stop: lesson05/chat-server, clients streaming, SIGINT" { stops_while_streaming lesson05/chat-server INT; }
 @test "stop: lesson06/server, clients streaming, SIGINT"   { stops_while_streaming lesson06/server INT; }
+@test "stop: lesson08/server-poll, clients streaming, SIGINT" { stops_while_streaming lesson08/server-poll INT; }
+@test "stop: lesson08/server, clients streaming, SIGINT" { stops_while_streaming lesson08/server INT; }
+@test "stop: lesson08/server-et, clients streaming, SIGINT" { stops_while_streaming lesson08/server-et INT; }
 @test "stop: lesson10/dualstack, clients streaming, SIGINT"  { stops_while_streaming lesson10/dualstack INT; }
 @test "stop: lesson10/handoff, clients streaming, SIGINT"    { stops_while_streaming lesson10/handoff INT; }
 
@@ -50,6 +56,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson05/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson05/server; }
 @test "stop: lesson05/chat-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson05/chat-server; }
 @test "stop: lesson06/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson06/server; }
+@test "stop: lesson08/server-poll, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-poll; }
+@test "stop: lesson08/server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server; }
+@test "stop: lesson08/server-et, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-et; }
 @test "stop: lesson10/dualstack, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson10/dualstack; }
 @test "stop: lesson10/handoff, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson10/handoff; }
 
