@@ -37,7 +37,7 @@ void line_reader_free(struct line_reader *lr)
     lr->buf = NULL;
 }
 
-int read_line(struct line_reader *lr, char **line, size_t *len, const atomic_int *stop)
+int line_read(struct line_reader *lr, char **line, size_t *len, const atomic_int *stop)
 {
     for (;;) {
         size_t have = lr->end - lr->start;

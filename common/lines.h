@@ -40,6 +40,6 @@ void line_reader_free(struct line_reader *lr);
  * After -1 (other than EINTR) the stream is out of step: every later call
  * fails the same way, and the caller should close the connection.
  */
-int read_line(struct line_reader *lr, char **line, size_t *len, const atomic_int *stop);
+int line_read(struct line_reader *lr, char **line, size_t *len, const atomic_int *stop);
 
 #endif

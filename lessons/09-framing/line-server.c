@@ -5,7 +5,7 @@
  *
  * Every line the client sends (up to '\n', or the last bytes before end of
  * file) is answered with "line N: LEN bytes: TEXT", however the bytes were
- * cut up on the way: common/lines.c's read_line() puts them back together.
+ * cut up on the way: common/lines.c's line_read() puts them back together.
  * A line longer than MAX bytes (default 1024) gets one error line and the
  * connection is closed: the server never buffers more than MAX bytes for a
  * client that sends no newline. One client at a time.
@@ -35,7 +35,7 @@ static void serve(int fd, const char *peer, size_t max)
     for (;;) {
         char *line;
         size_t len;
-        int r = read_line(&in, &line, &len, &stop_requested), n;
+        int r = line_read(&in, &line, &len, &stop_requested), n;
 
         if (r == 0)
             break;

@@ -4,7 +4,7 @@
  *
  *     usage: msg-client HOST PORT
  *
- * The lines are read with common/lines.c's read_line(), the delimited
+ * The lines are read with common/lines.c's line_read(), the delimited
  * framing of this lesson; on the wire they travel length-prefixed
  * (frame.h), so a reply is always exactly one message, whatever read()
  * returned on the way. A line longer than the server's limit (64 KiB) is
@@ -40,7 +40,7 @@ int main(int argc, char *argv[])
         char *line, *reply;
         size_t len, got;
         uint32_t reply_len;
-        int r = read_line(&in, &line, &len, NULL);
+        int r = line_read(&in, &line, &len, NULL);
 
         if (r == 0)
             break;

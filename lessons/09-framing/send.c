@@ -166,7 +166,7 @@ int main(int argc, char *argv[])
 
     if (line_reader_init(&in, fd, 512) == -1)
         die_errno("line_reader_init");
-    if (read_line(&in, &reply, &reply_len, NULL) != 1) {
+    if (line_read(&in, &reply, &reply_len, NULL) != 1) {
         if (send_err != 0)
             warn_err(send_err, "sending %s after %llu bytes", path, sent);
         else
