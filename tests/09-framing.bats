@@ -173,10 +173,16 @@ reads_summary() { wait_for_log ' bytes in [0-9]+ reads$' && grep -E ' bytes in [
 @test "lesson09: names that would escape the directory are refused, and the receiver goes on" {
   start_receiver
   echo secret >"$BATS_TEST_TMPDIR/f"
-  local name
+  local name why
   for name in ../escape /tmp/abs a/b .hidden .. . $'new\nline'; do
+    case $name in
+      */*) why="'/' in the name (only a plain file name is accepted)" ;;
+      .*) why="name starts with '.'" ;;
+      *) why="control character in the name" ;;
+    esac
     send_file -n "$name" "$BATS_TEST_TMPDIR/f"
-    [[ $status -eq 1 && $stderr == *"the receiver refused"* ]] || { echo "name '$name': $status $stderr"; return 1; }
+    [[ $status -eq 1 && $stderr == *"the receiver refused "*": $why" ]] ||
+      { echo "name '$name': status $status, $stderr"; return 1; }
   done
   [[ ! -e $BATS_TEST_TMPDIR/escape && ! -e /tmp/abs ]]
   rx_empty
