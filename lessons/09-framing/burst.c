@@ -70,7 +70,7 @@ int main(int argc, char *argv[])
         if (write_all(fd, buf, size, NULL) == -1)
             die_errno("write");
     }
-    printf("%lu writes of %lu bytes\n", count, size);
+    printf("%lu write%s of %lu bytes\n", count, count == 1 ? "" : "s", size);
     close(fd);
     return 0;
 }
