@@ -94,7 +94,7 @@ int main(int argc, char *argv[])
     struct stat st;
     char *reply;
     size_t reply_len;
-    int copy = 0, opt, file, fd, bar = isatty(STDERR_FILENO), send_err = 0;
+    int copy = 0, opt, file, fd, bar = isatty(STDERR_FILENO), send_err = 0, status = 1;
 
     set_progname(argv[0]);
     if (wants_help(argc, argv)) {
@@ -171,16 +171,15 @@ int main(int argc, char *argv[])
             warn_err(send_err, "sending %s after %llu bytes", path, sent);
         else
             warn_errno("no answer from the receiver");
-        return 1;
-    }
-    if (strncmp(reply, "OK ", 3) != 0) {
+    } else if (strncmp(reply, "OK ", 3) != 0) {
         warn_msg("the receiver refused %s: %s", name,
                  strncmp(reply, "ERR ", 4) == 0 ? reply + 4 : reply);
-        return 1;
+    } else {
+        printf("sent %s, %llu bytes\n", name, sent);
+        status = 0;
     }
-    printf("sent %s, %llu bytes\n", name, sent);
     line_reader_free(&in);
     close(fd);
     close(file);
-    return 0;
+    return status;
 }
