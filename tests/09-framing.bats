@@ -1,3 +1,4 @@
+# bats file_tags=tsan
 # Lesson 09: framing. Boundaries that TCP does not keep, lines, length
 # prefixes, a struct's bytes, and a file transfer that hostile or broken
 # clients cannot corrupt.
