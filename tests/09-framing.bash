@@ -30,7 +30,7 @@ upload_raw() {
 start_receiver() {
   RX_DIR=$BATS_TEST_TMPDIR/rx
   mkdir -p "$RX_DIR"
-  start_server lesson09/receive "$RX_DIR" 0 "$@"
+  start_server lesson09/receive -d "$RX_DIR" 0 "$@"
 }
 
 # rx_empty: the receiver's directory holds nothing, temporary files included.

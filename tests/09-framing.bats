@@ -255,7 +255,7 @@ reads_summary() { wait_for_log ' bytes in [0-9]+ reads$' && grep -E ' bytes in [
   RX_DIR=$BATS_TEST_TMPDIR/rx
   mkdir -p "$RX_DIR"
   mount -t tmpfs -o size=1m tmpfs "$RX_DIR" 2>/dev/null || skip "cannot mount a tmpfs here (needs root)"
-  start_server lesson09/receive "$RX_DIR" 0
+  start_server lesson09/receive -d "$RX_DIR" 0
   head -c 3145728 /dev/urandom >"$BATS_TEST_TMPDIR/huge.bin"
   send_file "$BATS_TEST_TMPDIR/huge.bin"
   local st=$status err=$stderr
@@ -327,13 +327,12 @@ reads_summary() { wait_for_log ' bytes in [0-9]+ reads$' && grep -E ' bytes in [
 
 @test "lesson09: usage and bad ports" {
   local p
-  for p in reads line-server msg-server; do
+  for p in reads line-server msg-server receive; do
     check_usage "lesson09/$p"
     check_server_bad_ports "lesson09/$p"
   done
   check_usage lesson09/msg-client
   check_client_bad_ports lesson09/msg-client
-  check_usage lesson09/receive
   check_usage lesson09/send
 }
 

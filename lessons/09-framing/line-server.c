@@ -88,7 +88,13 @@ int main(int argc, char *argv[])
         argv += 2;
     }
     server_args(argc, argv, usage, &port, &host);
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /*
+     * Unbuffered: each printf() is one write(). When the log is a pipe
+     * nobody reads, a stop signal interrupts that write and the line is
+     * dropped; a buffered line would be written again by exit(), which
+     * would then wait for ever.
+     */
+    setvbuf(stdout, NULL, _IONBF, 0);
     catch_stop_signals();
 
     listen_fd = tcp_listen(host, port, SOMAXCONN);

@@ -40,7 +40,8 @@ static void serve(int fd, long delay_ms)
     unsigned long reads = 0;
     unsigned long long total = 0;
 
-    for (;;) {
+    /* Checked each turn: a client that streams never lets read() block. */
+    while (!stop_requested) {
         struct timespec pause = {delay_ms / 1000, delay_ms % 1000 * 1000000};
         ssize_t n;
 
@@ -60,7 +61,9 @@ static void serve(int fd, long delay_ms)
         total += (unsigned long long)n;
         show(buf, n);
     }
-    printf("%llu bytes in %lu reads\n", total, reads);
+    /* Not when stopping: the log may be what the stop interrupted. */
+    if (!stop_requested)
+        printf("%llu bytes in %lu reads\n", total, reads);
 }
 
 int main(int argc, char *argv[])
@@ -84,7 +87,13 @@ int main(int argc, char *argv[])
         argv += 2;
     }
     server_args(argc, argv, usage, &port, &host);
-    setvbuf(stdout, NULL, _IOLBF, 0);
+    /*
+     * Unbuffered: each printf() is one write(). When the log is a pipe
+     * nobody reads, a stop signal interrupts that write and the line is
+     * dropped; a buffered line would be written again by exit(), which
+     * would then wait for ever.
+     */
+    setvbuf(stdout, NULL, _IONBF, 0);
     catch_stop_signals();
 
     listen_fd = tcp_listen(host, port, SOMAXCONN);

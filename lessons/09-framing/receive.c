@@ -1,8 +1,9 @@
 /*
  * Lesson 09 receive: stores uploads from lesson 09's send in a directory.
  *
- *     usage: receive DIR PORT [ADDRESS]
+ *     usage: receive [-d DIR] PORT [ADDRESS]
  *
+ * DIR defaults to the current directory.
  * Each upload (xfer.h: a header with name and size, the bytes, end of
  * file) is written to a temporary file in DIR, ".NAME.part.PID.N", and
  * renamed to NAME only once exactly SIZE bytes and then end of file have
@@ -33,7 +34,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static const char usage[] = "DIR PORT [ADDRESS]";
+static const char usage[] = "[-d DIR] PORT [ADDRESS]";
 
 #define MAX_UPLOADS 8
 #define TICK_MS 100
@@ -234,6 +235,7 @@ static void *upload_thread(void *arg)
 {
     struct upload *u = arg;
 
+    log_line("%s connected", u->peer);
     serve(u);
     close(u->fd);
     free(u);
@@ -288,23 +290,22 @@ static void start_upload(int fd, const char *peer)
 
 int main(int argc, char *argv[])
 {
-    const char *port, *host;
+    const char *port, *host, *dir = ".";
     char addr[ADDR_STRLEN];
     struct sigaction ignore;
     int listen_fd;
 
     set_progname(argv[0]);
-    if (wants_help(argc, argv)) {
-        print_usage(usage);
-        return 0;
+    if (argc >= 3 && strcmp(argv[1], "-d") == 0) {
+        dir = argv[2];
+        argv[2] = argv[0];
+        argc -= 2;
+        argv += 2;
     }
-    if (argc < 2)
-        usage_error(usage, "missing directory");
-    dir_fd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    server_args(argc, argv, usage, &port, &host);
+    dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd == -1)
-        die_errno("%s", argv[1]);
-    argv[1] = argv[0];
-    server_args(argc - 1, argv + 1, usage, &port, &host);
+        die_errno("%s", dir);
     catch_stop_signals();
     /* Over a file size limit (ulimit -f), write() then fails with EFBIG
      * instead of the signal killing the server. */
@@ -333,7 +334,7 @@ int main(int argc, char *argv[])
     close(listen_fd);
     /* Each thread sees the flag within TICK_MS, removes its temporary file
      * and leaves; a thread stuck on a stalled log is not waited for. */
-    for (int i = 0; i < 8 && active > 0; i++)
+    for (int i = 0; i < 5 && active > 0; i++)
         nanosleep(&(struct timespec){0, TICK_MS * 1000000L}, NULL);
     close(dir_fd);
     return 0;
