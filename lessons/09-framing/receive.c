@@ -22,11 +22,11 @@
 
 #include "socklab.h"
 #include "xfer.h"
+#include "rxio.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +37,6 @@
 static const char usage[] = "[-d DIR] PORT [ADDRESS]";
 
 #define MAX_UPLOADS 8
-#define TICK_MS 100
-#define IDLE_TICKS 300          /* 30 s without a byte: the sender is gone */
 #define CHUNK (256 * 1024)
 
 static int dir_fd;
@@ -49,85 +47,6 @@ struct upload {
     int fd;
     char peer[ADDR_STRLEN];
 };
-
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n > sizeof line - 2)
-        n = (int)sizeof line - 2;
-    line[n] = '\n';
-    (void)!write(STDOUT_FILENO, line, (size_t)n + 1);
-}
-
-/* read() that waits through SO_RCVTIMEO ticks until data, end of file, an
- * error, the stop flag (-1/EINTR) or IDLE_TICKS quiet ticks (ETIMEDOUT). */
-static ssize_t recv_some(int fd, void *buf, size_t len)
-{
-    for (int idle = 0; idle < IDLE_TICKS; idle++) {
-        ssize_t n;
-
-        if (stop_requested) {
-            errno = EINTR;
-            return -1;
-        }
-        n = read(fd, buf, len);
-        if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            return n;
-    }
-    errno = ETIMEDOUT;
-    return -1;
-}
-
-/* Exactly len bytes; fewer only at end of file. */
-static ssize_t recv_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-
-    while (got < len) {
-        ssize_t n = recv_some(fd, (char *)buf + got, len - got);
-
-        if (n <= 0) {
-            if (n == 0)
-                break;
-            return -1;
-        }
-        got += (size_t)n;
-    }
-    return (ssize_t)got;
-}
-
-/*
- * Tells the sender why, then reads what it still sends (for up to a
- * second) before closing: closing with unread data would send a reset,
- * which can destroy the reply before the sender reads it.
- */
-static void refuse(struct upload *u, const char *why)
-{
-    char buf[4096], reply[400];
-    int n = snprintf(reply, sizeof reply, "ERR %s\n", why);
-
-    log_line("%s: refused: %s", u->peer, why);
-    /* Not interrupted by a stop: the reply says so. SO_SNDTIMEO bounds it. */
-    (void)write_all(u->fd, reply, (size_t)n < sizeof reply ? (size_t)n : sizeof reply - 1, NULL);
-    shutdown(u->fd, SHUT_WR);
-    for (int ticks = 0; ticks < 1000 / TICK_MS && !stop_requested; ticks++) {
-        ssize_t r = read(u->fd, buf, sizeof buf);
-
-        if (r == 0 || (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
-            break;
-        if (r > 0)
-            ticks--;                /* still sending: not a quiet tick */
-    }
-}
 
 /* Receives the body into the open temporary file; NULL, or why not. */
 static const char *store(struct upload *u, int out, uint64_t size, char *why, size_t why_len)
@@ -199,7 +118,9 @@ static void serve(struct upload *u)
             parsed = xfer_parse(header, XFER_FIXED + (size_t)n, &h, &problem);
     }
     if (parsed <= 0) {
-        refuse(u, problem != NULL ? problem : n == -1 ? "no header in time" : "header cut short");
+        if (problem == NULL)
+            problem = n == -1 ? "no header in time" : "header cut short";
+        refuse(u->fd, u->peer, problem);
         return;
     }
     log_line("%s: receiving %s, %llu bytes", u->peer, h.name, (unsigned long long)h.size);
@@ -209,7 +130,7 @@ static void serve(struct upload *u)
     } while (out == -1 && errno == EEXIST);
     if (out == -1) {
         snprintf(why, sizeof why, "creating the file: %s", strerror(errno));
-        refuse(u, why);
+        refuse(u->fd, u->peer, why);
         return;
     }
     problem = store(u, out, h.size, why, sizeof why);
@@ -223,7 +144,7 @@ static void serve(struct upload *u)
     }
     if (problem != NULL) {
         unlinkat(dir_fd, temp, 0);
-        refuse(u, problem);
+        refuse(u->fd, u->peer, problem);
         return;
     }
     log_line("%s: stored %s, %llu bytes", u->peer, h.name, (unsigned long long)h.size);
@@ -264,7 +185,7 @@ static void start_upload(int fd, const char *peer)
     u->fd = fd;
     snprintf(u->peer, sizeof u->peer, "%s", peer);
     if (active >= MAX_UPLOADS) {
-        refuse(u, "busy: too many uploads at once, try again later");
+        refuse(u->fd, u->peer, "busy: too many uploads at once, try again later");
         close(fd);
         free(u);
         return;
