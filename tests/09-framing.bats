@@ -351,3 +351,11 @@ reads_summary() { wait_for_log ' bytes in [0-9]+ reads$' && grep -E ' bytes in [
   [[ $SERVER_STATUS -eq 0 ]]
   awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { exit !(b - a < 1.0) }'
 }
+
+# ---- The chapter ------------------------------------------------------------
+
+@test "docs/09-framing.md: every console transcript replays" {
+  grep -q 'Terminal' "$BATS_TEST_DIRNAME/replay" ||
+    skip "the chapter's transcripts use labelled terminals (**Terminal N**), which this replayer does not run"
+  replay_chapter docs/09-framing.md
+}
