@@ -4,6 +4,8 @@
 # clients cannot corrupt.
 # shellcheck disable=SC2030,SC2031  # each test runs in its own subshell
 # shellcheck disable=SC2154  # RX_DIR is set in 09-framing.bash
+# shellcheck disable=SC2016  # bash -c programs in single quotes
+# shellcheck disable=SC2034  # SERVER_ENV is read by start_server
 load helpers
 load 09-framing
 
