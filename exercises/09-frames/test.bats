@@ -1,6 +1,7 @@
 # Exercise 09-frames: what the grader checks (make grade EX=09-frames).
 # Each test's name is a sentence about the server under test; when one
 # fails, it says what it expected and what came back.
+# shellcheck disable=SC2034  # SERVER_ENV is read by start_server
 load ../../tests/exercise
 
 # exchange HEX...: sends the bytes (given in hexadecimal, spaces allowed),
