@@ -86,6 +86,11 @@ reads_summary() { wait_for_log ' bytes in [0-9]+ reads$' && grep -E ' bytes in [
   ((rss < 4096)) || { echo "peak memory ${rss} kB"; return 1; }
 }
 
+@test "lesson09: eight threads, each with its own line reader, never see each other's lines" {
+  run -0 timeout -s KILL "$DEADLINE" "$TOOLS/lines-threads" 8 5000
+  [[ $output == "8 threads, 5000 lines each: all whole and in order" ]]
+}
+
 # ---- Length-prefixed framing: frame.h ------------------------------------
 
 @test "lesson09: msg-client's lines come back one message each, under 1-byte reads and EINTR" {
