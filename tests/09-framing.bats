@@ -171,6 +171,27 @@ reads_summary() { wait_for_log ' bytes in [0-9]+ reads$' && grep -E ' bytes in [
   cmp "$BATS_TEST_TMPDIR/a.bin" "$RX_DIR/b.bin"
 }
 
+# upload_one_byte_at_a_time BYTES: the receiver reads one byte per call, the
+# sender's copy loop writes one byte per call, both with EINTR now and then.
+upload_one_byte_at_a_time() {
+  SERVER_ENV=(LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=5)
+  start_receiver
+  head -c "$1" /dev/urandom >"$BATS_TEST_TMPDIR/bytes"
+  run --separate-stderr env LD_PRELOAD="$FAULT_LIB" SOCKLAB_FAULT_MAXIO=1 SOCKLAB_FAULT_EINTR=3 \
+    timeout -s KILL 100 "$BIN/lesson09/send" -r "$BATS_TEST_TMPDIR/bytes" 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 ]] || { echo "$stderr"; return 1; }
+  cmp "$BATS_TEST_TMPDIR/bytes" "$RX_DIR/bytes"
+}
+
+@test "lesson09: 64 KiB through 1-byte reads and writes and EINTR on both sides" {
+  upload_one_byte_at_a_time 65536
+}
+
+# bats test_tags=slow
+@test "lesson09: 1 MiB through 1-byte reads and writes and EINTR on both sides" {
+  upload_one_byte_at_a_time 1048576
+}
+
 @test "lesson09: an empty file is an upload like any other" {
   start_receiver
   : >"$BATS_TEST_TMPDIR/empty"
