@@ -242,6 +242,54 @@ clean:
 .SECONDARY:
 -include $(shell find build -name '*.d' 2>/dev/null)
 
+# ---- Fuzzing: make fuzz ---------------------------------------------------
+#
+#   make fuzz                 each parser's libFuzzer target for FUZZ_SECONDS
+#   make fuzz FUZZ_SECONDS=30 (default 10), after its regression inputs
+#
+# Every tests/fuzz/NAME.c is one target, built by clang with the fuzzer,
+# AddressSanitizer and UndefinedBehaviorSanitizer into build/fuzz/NAME. It
+# starts from the committed inputs in tests/fuzz/corpus/NAME/ (what it finds
+# on the way goes to build/fuzz/corpus/NAME/, not into the repository) and
+# first replays tests/fuzz/regressions/NAME/, inputs that once crashed it. A
+# crash stops make fuzz; the input is saved as build/fuzz/crash-NAME-*:
+# once fixed, commit it to tests/fuzz/regressions/NAME/. Without libFuzzer
+# (another compiler, or clang without its runtime) make fuzz says so and
+# succeeds: it has nothing to run.
+
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 10
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/*.c))
+FUZZ_BUILD    = $(FUZZ_CC) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined \
+                -fno-sanitize-recover=all -Icommon -Ilessons/09-framing
+
+build/fuzz/%: tests/fuzz/%.c common/io.c common/lines.c $(wildcard common/*.h lessons/09-framing/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_BUILD) -o $@ $< common/io.c common/lines.c
+
+.PHONY: fuzz
+fuzz:
+	@if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n); int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
+	    $(FUZZ_CC) -fsanitize=fuzzer -x c -o /dev/null - >/dev/null 2>&1; then \
+	  echo "make fuzz: skipped: $(FUZZ_CC) cannot build libFuzzer targets (on Debian: apt-get install clang libclang-rt-14-dev)"; \
+	  exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory $(addprefix build/fuzz/,$(FUZZ_NAMES)) || exit 1; \
+	for t in $(FUZZ_NAMES); do \
+	  mkdir -p build/fuzz/corpus/$$t; \
+	  if [ -d tests/fuzz/regressions/$$t ]; then \
+	    build/fuzz/$$t tests/fuzz/regressions/$$t/* >build/fuzz/$$t.log 2>&1 || \
+	      { cat build/fuzz/$$t.log; echo "make fuzz: $$t: a regression input fails again"; exit 1; }; \
+	  fi; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -print_final_stats=1 \
+	    -artifact_prefix=build/fuzz/crash-$$t- build/fuzz/corpus/$$t tests/fuzz/corpus/$$t \
+	    >build/fuzz/$$t.log 2>&1 || \
+	    { tail -n 40 build/fuzz/$$t.log; echo "make fuzz: $$t crashed: see build/fuzz/crash-$$t-*"; exit 1; }; \
+	  grep -E '^(Done|stat::number_of_executed_units)' build/fuzz/$$t.log | head -n 1; \
+	done; \
+	echo "make fuzz: no crash in $(words $(FUZZ_NAMES)) targets"
+
 # ---- Exercises: make grade ----------------------------------------------
 #
 #   make grade                          list the exercises

@@ -1,13 +1,14 @@
 /*
  * socklab.h - the small helper every lesson links.
  *
- * Five files, each short enough to read in a few minutes, each with its own
+ * Six files, each short enough to read in a few minutes, each with its own
  * header, which this one gathers:
  *   errors.c/.h   reporting errors with the program's name and errno's name
  *   net.c/.h      port parsing, address printing, tcp_listen(), tcp_connect()
  *   io.c/.h       full reads and writes that survive short transfers and EINTR
  *   signals.c/.h  a clean shutdown on SIGINT/SIGTERM
  *   accept.c/.h   accept() that survives running out of descriptors
+ *   lines.c/.h    whole lines from a stream, with a maximum length
  *
  * To copy one into a program of your own, take the .c file and its .h; the
  * header comment of each says which other file it needs (only errors.c is
@@ -24,5 +25,6 @@
 #include "io.h"
 #include "signals.h"
 #include "accept.h"
+#include "lines.h"
 
 #endif

@@ -11,7 +11,7 @@ load replay
 # The chapters replayed here.
 CHAPTERS=(docs/01-hello.md docs/02-echo.md docs/03-fork.md docs/04-threads.md
   docs/05-select.md docs/06-sockopts.md docs/07-udp.md docs/08-poll-epoll.md
-  docs/10-addresses.md)
+  docs/09-framing.md docs/10-addresses.md)
 
 # Replays mostly wait (for servers, time limits, Nagle's 40 ms), so
 # setup_file starts them in the background, four at a time, longest first:
@@ -332,4 +332,5 @@ EOF
 @test "docs/06-sockopts.md: every console transcript replays" { chapter_replays docs/06-sockopts.md; }
 @test "docs/07-udp.md: every console transcript replays" { chapter_replays docs/07-udp.md; }
 @test "docs/08-poll-epoll.md: every console transcript replays" { chapter_replays docs/08-poll-epoll.md; }
+@test "docs/09-framing.md: every console transcript replays" { chapter_replays docs/09-framing.md; }
 @test "docs/10-addresses.md: every console transcript replays" { chapter_replays docs/10-addresses.md; }

@@ -31,6 +31,10 @@ STALL_CONNECTIONS=200
 @test "stop: lesson08/server-poll, clients streaming, SIGTERM" { stops_while_streaming lesson08/server-poll TERM; }
 @test "stop: lesson08/server, clients streaming, SIGTERM" { stops_while_streaming lesson08/server TERM; }
 @test "stop: lesson08/server-et, clients streaming, SIGTERM" { stops_while_streaming lesson08/server-et TERM; }
+@test "stop: lesson09/reads, clients streaming, SIGTERM"   { stops_while_streaming lesson09/reads TERM; }
+@test "stop: lesson09/line-server, clients streaming, SIGTERM" { stops_while_streaming lesson09/line-server TERM; }
+@test "stop: lesson09/msg-server, clients streaming, SIGTERM" { stops_while_streaming lesson09/msg-server TERM; }
+@test "stop: lesson09/receive, clients streaming, SIGTERM" { stops_while_streaming lesson09/receive TERM; }
 @test "stop: lesson10/dualstack, clients streaming, SIGTERM" { stops_while_streaming lesson10/dualstack TERM; }
 @test "stop: lesson10/handoff, clients streaming, SIGTERM"   { stops_while_streaming lesson10/handoff TERM; }
 
@@ -45,6 +49,10 @@ STALL_CONNECTIONS=200
 @test "stop: lesson08/server-poll, clients streaming, SIGINT" { stops_while_streaming lesson08/server-poll INT; }
 @test "stop: lesson08/server, clients streaming, SIGINT" { stops_while_streaming lesson08/server INT; }
 @test "stop: lesson08/server-et, clients streaming, SIGINT" { stops_while_streaming lesson08/server-et INT; }
+@test "stop: lesson09/reads, clients streaming, SIGINT"    { stops_while_streaming lesson09/reads INT; }
+@test "stop: lesson09/line-server, clients streaming, SIGINT" { stops_while_streaming lesson09/line-server INT; }
+@test "stop: lesson09/msg-server, clients streaming, SIGINT" { stops_while_streaming lesson09/msg-server INT; }
+@test "stop: lesson09/receive, clients streaming, SIGINT"  { stops_while_streaming lesson09/receive INT; }
 @test "stop: lesson10/dualstack, clients streaming, SIGINT"  { stops_while_streaming lesson10/dualstack INT; }
 @test "stop: lesson10/handoff, clients streaming, SIGINT"    { stops_while_streaming lesson10/handoff INT; }
 
@@ -59,6 +67,10 @@ STALL_CONNECTIONS=200
 @test "stop: lesson08/server-poll, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-poll; }
 @test "stop: lesson08/server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server; }
 @test "stop: lesson08/server-et, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-et; }
+@test "stop: lesson09/reads, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson09/reads; }
+@test "stop: lesson09/line-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson09/line-server; }
+@test "stop: lesson09/msg-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson09/msg-server; }
+@test "stop: lesson09/receive, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson09/receive; }
 @test "stop: lesson10/dualstack, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson10/dualstack; }
 @test "stop: lesson10/handoff, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson10/handoff; }
 
