@@ -22,6 +22,7 @@ UNIT=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tests/common_test
 }
 
 @test "common: write_all() gives up when write() takes nothing, instead of looping for ever" {
+  skip_without_fault_shim
   start_server lesson02/server
   LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_WRITE0=1000000000 \
     run_client lesson02/client 127.0.0.1 "$SERVER_PORT" <<<"hello"
@@ -30,6 +31,7 @@ UNIT=$SOCKLAB_ROOT/build/$SOCKLAB_VARIANT/tests/common_test
 }
 
 @test "common: tcp_connect() waits for a connect() a signal interrupted, instead of giving up on the address" {
+  skip_without_fault_shim
   start_server lesson02/server
   LD_PRELOAD=$FAULT_LIB SOCKLAB_FAULT_CONNECT_EINTR=1 \
     SOCKLAB_FAULT_LOG=$BATS_TEST_TMPDIR/faults.log \

@@ -87,6 +87,8 @@ replay_result() {
 
 # chapter_replays docs/NN-topic.md: its replay passed (the report otherwise).
 chapter_replays() {
+  # musl words errors its own way and caps listen()'s backlog at 128.
+  [[ ${SOCKLAB_LIBC:-glibc} == glibc ]] || skip "the transcripts show what glibc builds print"
   replay_result "$(basename "$1" .md)" > "$BATS_TEST_TMPDIR/report"
   [ "$status" -eq 0 ] || { cat "$BATS_TEST_TMPDIR/report"; return 1; }
 }
