@@ -189,7 +189,7 @@ suite = SOCKLAB_BIN=$(if $(filter release,$(1)),.,build/$(1)) SOCKLAB_VARIANT=$(
 # Commands the suite runs, each with the Debian/Ubuntu package it is in.
 TEST_TOOLS := $(BATS):bats ss:iproute2 ip:iproute2 ps:procps pgrep:procps \
               sysctl:procps tmux:tmux timeout:coreutils prlimit:util-linux \
-              setsid:util-linux nm:binutils
+              setsid:util-linux nm:binutils strace:strace
 
 # need_test_tools: stop before any test runs if a command is missing, and
 # say which package has it.
