@@ -369,6 +369,8 @@ need_root_and_setpriv() {
 }
 
 @test "lesson10 handoff -x 5: a truncated control message (MSG_CTRUNC) is dropped, nothing leaks" {
+  [[ -z ${SOCKLAB_EMULATED:-} ]] ||
+    skip "qemu-user rewrites control messages itself and does not truncate them as the kernel does"
   start_server lesson10/handoff -w 1 -x 5 0
   local worker before
   worker=$(workers_of "$SERVER_PID")
