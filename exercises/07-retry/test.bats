@@ -5,6 +5,7 @@
 # and that server, which loses or duplicates datagrams with a fixed seed, so
 # that every run loses the same ones.
 load ../../tests/exercise
+# shellcheck disable=SC2154  # stderr is set by bats' run --separate-stderr
 
 # echo_server: lesson 07's UDP echo server; sets ECHO_PORT.
 echo_server() {
