@@ -4,8 +4,8 @@
 # good: lesson 07's echo server, and lesson 07's relay between the client
 # and that server, which loses or duplicates datagrams with a fixed seed, so
 # that every run loses the same ones.
-load ../../tests/exercise
 # shellcheck disable=SC2154  # stderr is set by bats' run --separate-stderr
+load ../../tests/exercise
 
 # echo_server: lesson 07's UDP echo server; sets ECHO_PORT.
 echo_server() {
