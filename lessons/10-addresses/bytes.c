@@ -70,6 +70,7 @@ static void demo(void)
     uint16_t nport = htons(port);
     uint32_t naddr = htonl(loopback);
     struct in_addr a, b;
+    const char *ntoa_a, *ntoa_b;
 
     puts("== byte order (this machine's first, then the network's)");
     show_bytes("9000 as a uint16_t", &port, sizeof port);
@@ -96,9 +97,15 @@ static void demo(void)
            inet_pton(AF_INET, "127.1", &b));
     a.s_addr = htonl(INADDR_LOOPBACK);
     b.s_addr = htonl(INADDR_BROADCAST);
-    /* Both calls return the same static buffer: the second fills it last. */
+    /*
+     * Both calls return the same static buffer: the second overwrites what
+     * the first wrote. (Called in turn, not as two arguments of one printf,
+     * whose order of evaluation C leaves open.)
+     */
+    ntoa_a = inet_ntoa(a);
+    ntoa_b = inet_ntoa(b);
     printf("%-28s %s %s  (a is 127.0.0.1, b 255.255.255.255)\n", "inet_ntoa(a), inet_ntoa(b)",
-           inet_ntoa(a), inet_ntoa(b));
+           ntoa_a, ntoa_b);
 }
 
 int main(int argc, char *argv[])
