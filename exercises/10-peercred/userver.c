@@ -27,8 +27,8 @@
  * which _POSIX_C_SOURCE would hide. */
 
 #include "socklab.h"
-#include "log.h"
-#include "unix.h"
+#include "../../lessons/10-addresses/log.h"
+#include "../../lessons/10-addresses/unix.h"
 
 #include <errno.h>
 #include <stdio.h>
