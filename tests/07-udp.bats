@@ -379,10 +379,16 @@ EOF
 
 @test "lesson07 server: new clients are logged at most 5 a second (forged sources cannot fill the log)" {
   start_udp_server
-  local i
-  # Each redirection is a new socket, so a new port: 40 "clients".
-  for ((i = 0; i < 40; i++)); do printf x >"/dev/udp/127.0.0.1/$UDP_PORT"; done
+  local i fd fds=()
+  # Each descriptor is a new socket, so a new port: 40 "clients". All stay open
+  # until the probe has sent too, so the kernel cannot hand the same port out twice.
+  for ((i = 0; i < 40; i++)); do
+    exec {fd}>"/dev/udp/127.0.0.1/$UDP_PORT"
+    printf x >&"$fd"
+    fds+=("$fd")
+  done
   run_client lesson07/probe 127.0.0.1 "$UDP_PORT" 1
+  for fd in "${fds[@]}"; do exec {fd}>&-; done
   stop_server
   [[ $(grep -c 'first datagram' "$UDP_LOG") -le 15 ]]
   grep -q '^served 41 datagrams from 41 clients$' "$UDP_LOG"
