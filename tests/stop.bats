@@ -38,22 +38,38 @@ STALL_CONNECTIONS=200
 @test "stop: lesson10/dualstack, clients streaming, SIGTERM" { stops_while_streaming lesson10/dualstack TERM; }
 @test "stop: lesson10/handoff, clients streaming, SIGTERM"   { stops_while_streaming lesson10/handoff TERM; }
 
-# ---- case a with SIGINT (Ctrl-C) ----------------------------------------
+# ---- case a with SIGINT (Ctrl-C), in make check: the same handler as SIGTERM
+# bats test_tags=slow
 @test "stop: lesson01/server, clients streaming, SIGINT"   { stops_while_streaming lesson01/server INT; }
+# bats test_tags=slow
 @test "stop: lesson02/server, clients streaming, SIGINT"   { stops_while_streaming lesson02/server INT; }
+# bats test_tags=slow
 @test "stop: lesson03/server, clients streaming, SIGINT"   { stops_while_streaming lesson03/server INT; }
+# bats test_tags=slow
 @test "stop: lesson04/server, clients streaming, SIGINT"   { stops_while_streaming lesson04/server INT; }
+# bats test_tags=slow
 @test "stop: lesson05/server, clients streaming, SIGINT"   { stops_while_streaming lesson05/server INT; }
+# bats test_tags=slow
 @test "stop: lesson05/chat-server, clients streaming, SIGINT" { stops_while_streaming lesson05/chat-server INT; }
+# bats test_tags=slow
 @test "stop: lesson06/server, clients streaming, SIGINT"   { stops_while_streaming lesson06/server INT; }
+# bats test_tags=slow
 @test "stop: lesson08/server-poll, clients streaming, SIGINT" { stops_while_streaming lesson08/server-poll INT; }
+# bats test_tags=slow
 @test "stop: lesson08/server, clients streaming, SIGINT" { stops_while_streaming lesson08/server INT; }
+# bats test_tags=slow
 @test "stop: lesson08/server-et, clients streaming, SIGINT" { stops_while_streaming lesson08/server-et INT; }
+# bats test_tags=slow
 @test "stop: lesson09/reads, clients streaming, SIGINT"    { stops_while_streaming lesson09/reads INT; }
+# bats test_tags=slow
 @test "stop: lesson09/line-server, clients streaming, SIGINT" { stops_while_streaming lesson09/line-server INT; }
+# bats test_tags=slow
 @test "stop: lesson09/msg-server, clients streaming, SIGINT" { stops_while_streaming lesson09/msg-server INT; }
+# bats test_tags=slow
 @test "stop: lesson09/receive, clients streaming, SIGINT"  { stops_while_streaming lesson09/receive INT; }
+# bats test_tags=slow
 @test "stop: lesson10/dualstack, clients streaming, SIGINT"  { stops_while_streaming lesson10/dualstack INT; }
+# bats test_tags=slow
 @test "stop: lesson10/handoff, clients streaming, SIGINT"    { stops_while_streaming lesson10/handoff INT; }
 
 # ---- case b: standard output a pipe that nobody reads --------------------
