@@ -19,6 +19,7 @@ wait_children() {
 peer_in() {
   local name=$1; shift
   start_background "$BATS_TEST_TMPDIR/$name.out" "$TOOLS/peer" 127.0.0.1 "$SERVER_PORT" "$@"
+  # shellcheck disable=SC2034  # for the caller
   PEER_PID=$BACKGROUND_PID
 }
 

@@ -1,6 +1,7 @@
 # bats file_tags=tsan
 # Lesson 11: pools of processes (prefork, reuseport) and of threads
 # (prethread), made in advance.
+# shellcheck disable=SC2154  # stderr: set by bats' run --separate-stderr
 load helpers
 load concurrency
 load 11-pools
@@ -149,7 +150,7 @@ check_respawn() {
   wait_for_log '^child [0-9]+ started$' $(($2 + 1))
   wait_children "$2"
   fresh=$(sed -n 's/^child \([0-9]*\) started$/\1/p' "$SERVER_LOG" | tail -n 1)
-  ! children_of "$SERVER_PID" | grep -qx "$victim"
+  run ! grep -qx "$victim" <<<"$(children_of "$SERVER_PID")"
   children_of "$SERVER_PID" | grep -qx "$fresh"
   run ss -Htlnp "( sport = :$SERVER_PORT )"
   [[ $output == *"pid=$fresh,"* ]] || { echo "replacement $fresh holds no listener: $output"; return 1; }
@@ -201,7 +202,7 @@ check_stop_all() {
     ! kill -0 "$pid" 2>/dev/null || { echo "child $pid still there"; ps -o pid,s,comm -p "$pid"; return 1; }
   done
   # The parent stopped them: none died unexpectedly, none was replaced.
-  ! grep -qE '^child [0-9]+ (killed|exited)' "$SERVER_LOG"
+  run ! grep -qE '^child [0-9]+ (killed|exited)' "$SERVER_LOG"
   (($(grep -c 'started$' "$SERVER_LOG") == 3))
 }
 
@@ -219,7 +220,7 @@ check_stop_all() {
   peer_in c line:c readline
   wait_until "c to wait in the listen queue" _queued_is 1
   [[ $(connected_lines) -eq 2 ]]
-  ! peer_says c "line c"
+  run ! peer_says c "line c"
   kill_background "$a"
   wait_until "c to be served" peer_says c "line c"
   [[ $(connected_lines) -eq 3 ]]
@@ -235,7 +236,7 @@ check_stop_all() {
   # The queue is full: c stays in the kernel's listen queue, not accepted.
   wait_until "c to wait in the listen queue" _queued_is 1
   [[ $(connected_lines) -eq 2 ]]
-  ! peer_says b "line b"
+  run ! peer_says b "line b"
   kill_background "$a"
   wait_until "b to be served" peer_says b "line b"
   wait_until "c to be served" peer_says c "line c"
@@ -278,7 +279,7 @@ check_stuck_reader() {
   start_server lesson11/reuseport -n 2 0
   wait_children 2
   stuck_reader greedy
-  local stuck i=0 served
+  local stuck i=0
   stuck=$(ss -Htnp state established "( sport = :$SERVER_PORT )" | awk '$2 > 100000' |
           sed -n 's/.*pid=\([0-9]*\),.*/\1/p' | head -n 1)
   [[ -n $stuck ]]
@@ -293,7 +294,7 @@ check_stuck_reader() {
   kill -KILL "$stuck"
   wait_for_log "^child $stuck killed by signal 9"
   wait_until "every client to be served" _all_served "$i"
-  ! grep -qs 'reset' "$BATS_TEST_TMPDIR"/c*.out
+  run ! grep -qs 'reset' "$BATS_TEST_TMPDIR"/c*.out
 
   # Now a stop while a client is queued: holders until one has to queue.
   local j=0
