@@ -24,7 +24,7 @@ fi
 # The chapters replayed here.
 CHAPTERS=(docs/01-hello.md docs/02-echo.md docs/03-fork.md docs/04-threads.md
   docs/05-select.md docs/06-sockopts.md docs/07-udp.md docs/08-poll-epoll.md
-  docs/09-framing.md docs/10-addresses.md)
+  docs/09-framing.md docs/10-addresses.md docs/11-pools.md)
 
 # Replays mostly wait (for servers, time limits, Nagle's 40 ms), so
 # setup_file starts them in the background, four at a time, longest first:
@@ -348,3 +348,4 @@ EOF
 @test "docs/08-poll-epoll.md: every console transcript replays" { chapter_replays docs/08-poll-epoll.md; }
 @test "docs/09-framing.md: every console transcript replays" { chapter_replays docs/09-framing.md; }
 @test "docs/10-addresses.md: every console transcript replays" { chapter_replays docs/10-addresses.md; }
+@test "docs/11-pools.md: every console transcript replays" { chapter_replays docs/11-pools.md; }

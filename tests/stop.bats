@@ -37,6 +37,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson09/receive, clients streaming, SIGTERM" { stops_while_streaming lesson09/receive TERM; }
 @test "stop: lesson10/dualstack, clients streaming, SIGTERM" { stops_while_streaming lesson10/dualstack TERM; }
 @test "stop: lesson10/handoff, clients streaming, SIGTERM"   { stops_while_streaming lesson10/handoff TERM; }
+@test "stop: lesson11/prefork, clients streaming, SIGTERM" { stops_while_streaming lesson11/prefork TERM; }
+@test "stop: lesson11/reuseport, clients streaming, SIGTERM" { stops_while_streaming lesson11/reuseport TERM; }
+@test "stop: lesson11/prethread, clients streaming, SIGTERM" { stops_while_streaming lesson11/prethread TERM; }
 
 # ---- case a with SIGINT (Ctrl-C), in make check: the same handler as SIGTERM
 # bats test_tags=slow
@@ -71,6 +74,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson10/dualstack, clients streaming, SIGINT"  { stops_while_streaming lesson10/dualstack INT; }
 # bats test_tags=slow
 @test "stop: lesson10/handoff, clients streaming, SIGINT"    { stops_while_streaming lesson10/handoff INT; }
+@test "stop: lesson11/prefork, clients streaming, SIGINT" { stops_while_streaming lesson11/prefork INT; }
+@test "stop: lesson11/reuseport, clients streaming, SIGINT" { stops_while_streaming lesson11/reuseport INT; }
+@test "stop: lesson11/prethread, clients streaming, SIGINT" { stops_while_streaming lesson11/prethread INT; }
 
 # ---- case b: standard output a pipe that nobody reads --------------------
 @test "stop: lesson01/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson01/server; }
@@ -89,6 +95,9 @@ STALL_CONNECTIONS=200
 @test "stop: lesson09/receive, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson09/receive; }
 @test "stop: lesson10/dualstack, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson10/dualstack; }
 @test "stop: lesson10/handoff, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson10/handoff; }
+@test "stop: lesson11/prefork, stdout stalled, SIGTERM" { stops_with_stalled_log lesson11/prefork; }
+@test "stop: lesson11/reuseport, stdout stalled, SIGTERM" { stops_with_stalled_log lesson11/reuseport; }
+@test "stop: lesson11/prethread, stdout stalled, SIGTERM" { stops_with_stalled_log lesson11/prethread; }
 
 # ---- datagram servers: datagrams streaming at it -------------------------
 @test "stop: lesson07/server, datagrams streaming, SIGTERM" { unused_udp_port; check_udp_stop_under_load "$UNUSED_PORT" lesson07/server "$UNUSED_PORT"; }

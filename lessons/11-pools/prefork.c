@@ -1,0 +1,234 @@
+/*
+ * Lesson 11 prefork: lesson 03's echo server with its processes made in
+ * advance.
+ *
+ *     usage: prefork [-n CHILDREN] PORT [ADDRESS]
+ *
+ * Lesson 03 forks once per client, and pays for a fork and an exit every
+ * time. Here the parent opens the listener, forks CHILDREN processes (4 by
+ * default) and serves nobody itself: each child blocks in accept() on the
+ * same listening socket, serves the client it gets with lesson 02's echo(),
+ * and goes back to accept(). Which child gets a connection is the kernel's
+ * choice, and the kernel wakes one child per connection (docs/11-pools.md).
+ *
+ * The parent only waits for children to die. One that dies (a crash, a
+ * kill -9) is logged and replaced, so CHILDREN stay ready. The price of a
+ * fixed pool: CHILDREN clients at a time; the next one waits in the listen
+ * queue until a child is free.
+ *
+ * SIGINT or SIGTERM to the parent stops every child, then the parent exits 0.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "socklab.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char usage[] = "[-n CHILDREN] PORT [ADDRESS]";
+
+#define MAX_CHILDREN 256
+
+static pid_t children[MAX_CHILDREN];   /* 0: a free slot */
+static int nchildren = 4;
+
+/* Lesson 02's echo(): a session ends on EOF, an error, or a stop signal. */
+static void echo(int fd, const char *peer)
+{
+    char buf[4096];
+
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf);
+
+        if (n == 0)
+            return;
+        if (n == -1) {
+            if (errno == EINTR && !stop_requested)
+                continue;
+            if (errno != EINTR)
+                warn_errno("read %s", peer);
+            return;
+        }
+        if (write_all(fd, buf, (size_t)n, &stop_requested) == -1) {
+            if (errno != EINTR)
+                warn_errno("write %s", peer);
+            return;
+        }
+    }
+}
+
+/*
+ * One log line in one write(2). Many processes share this stdout: a line
+ * written whole cannot be cut by another's, and with stdout on a pipe
+ * nobody reads, a stop signal cuts the write short (the line is lost).
+ */
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
+{
+    char line[ADDR_STRLEN + 64];
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof line - 1)
+        return;
+    line[n++] = '\n';
+    if (write(STDOUT_FILENO, line, (size_t)n) == -1)
+        return;                     /* a stop signal, or no log left */
+}
+
+/* A child's whole life: accept, echo, close, until a stop signal. */
+static _Noreturn void child(int listen_fd)
+{
+    while (!stop_requested) {
+        struct sockaddr_storage peer;
+        socklen_t peer_len;
+        char addr[ADDR_STRLEN];
+        /* Each child has its own reserve descriptor for EMFILE. */
+        int conn_fd = accept_client(listen_fd, &peer, &peer_len);
+
+        if (conn_fd == -1) {
+            if (errno != EINTR && errno != EMFILE)
+                warn_errno("accept");
+            continue;
+        }
+        format_addr((struct sockaddr *)&peer, peer_len, addr);
+        log_line("%s connected", addr);
+        echo(conn_fd, addr);
+        close(conn_fd);
+        log_line("%s disconnected", addr);
+    }
+    close(listen_fd);
+    exit(0);
+}
+
+/* Fills every free slot with a new child; false if fork() failed. */
+static int start_children(int listen_fd)
+{
+    for (int i = 0; i < nchildren; i++) {
+        if (children[i] != 0)
+            continue;
+        children[i] = fork();
+        if (children[i] == 0)
+            child(listen_fd);
+        if (children[i] == -1) {    /* EAGAIN: out of processes */
+            children[i] = 0;
+            warn_errno("fork");
+            return 0;
+        }
+        log_line("child %ld started", (long)children[i]);
+    }
+    return 1;
+}
+
+/* Frees the slot of a child that died, and says how it died. */
+static void child_died(pid_t pid, int status, int logged)
+{
+    for (int i = 0; i < nchildren; i++)
+        if (children[i] == pid)
+            children[i] = 0;
+    if (!logged)
+        return;
+    if (WIFSIGNALED(status))
+        log_line("child %ld killed by signal %d (%s)", (long)pid, WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        log_line("child %ld exited with status %d", (long)pid, WEXITSTATUS(status));
+}
+
+/*
+ * Asks every child to stop and reaps them. A signal that lands just before
+ * a child enters accept() is missed (see common/signals.c), so it is sent
+ * again every 10 ms; a child still there after half a second is killed.
+ */
+static void stop_children(void)
+{
+    for (int ms = 0;; ms += 10) {
+        int alive = 0, status;
+        pid_t pid;
+
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            child_died(pid, status, 0);
+        for (int i = 0; i < nchildren; i++)
+            if (children[i] != 0) {
+                kill(children[i], ms < 500 ? SIGTERM : SIGKILL);
+                alive = 1;
+            }
+        if (!alive)
+            return;
+        poll(NULL, 0, 10);
+    }
+}
+
+int main(int argc, char *argv[])
+{
+    const char *port, *host;
+    char addr[ADDR_STRLEN];
+    int opt, listen_fd;
+
+    set_progname(argv[0]);
+    if (wants_help(argc, argv)) {
+        print_usage(usage);
+        return 0;
+    }
+    opterr = 0;
+    while ((opt = getopt(argc, argv, "n:")) != -1) {
+        char *end;
+
+        if (opt == 'n') {
+            long n = strtol(optarg, &end, 10);
+
+            if (*optarg == '\0' || *end != '\0' || n < 1 || n > MAX_CHILDREN)
+                usage_error(usage, "invalid -n '%s': expected 1 to %d", optarg, MAX_CHILDREN);
+            nchildren = (int)n;
+        } else if (optopt >= '0' && optopt <= '9') {    /* "-1": a port, not a flag */
+            usage_error(usage, "invalid port '%s': expected a decimal number from 0 to 65535",
+                        argv[optind - 1]);
+        } else {
+            usage_error(usage, "unknown option '-%c'", optopt);
+        }
+    }
+    /* The operands, as if they were the whole command line. */
+    server_args(argc - optind + 1, argv + optind - 1, usage, &port, &host);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    catch_stop_signals();           /* the children inherit the handlers */
+
+    listen_fd = tcp_listen(host, port, SOMAXCONN);
+    if (listen_fd == -1)
+        return 1;
+    printf("listening on %s\n", local_addr(listen_fd, addr));
+
+    /*
+     * The parent sleeps in waitpid() until a child dies; a stop signal
+     * interrupts it (EINTR). No SIGCHLD handler: waitpid() does the reaping.
+     */
+    while (!stop_requested) {
+        int status;
+        pid_t pid;
+
+        if (!start_children(listen_fd)) {
+            poll(NULL, 0, 1000);    /* a failed fork: try again in a second */
+            continue;
+        }
+        pid = waitpid(-1, &status, 0);
+        if (pid == -1) {
+            if (errno != EINTR)
+                die_errno("waitpid");
+            continue;
+        }
+        child_died(pid, status, !stop_requested);
+    }
+
+    stop_children();
+    close(listen_fd);
+    return 0;
+}
