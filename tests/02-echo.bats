@@ -86,7 +86,7 @@ _greedy_done() {
   wait_until "the second client to connect and send" grep -qs '^sent' "$BATS_TEST_TMPDIR/second.out"
   # ...but the server, busy with the first, has not even accepted it.
   [[ $(grep -c 'connected$' "$SERVER_LOG") -eq 1 ]]
-  ! grep -qs '^line second$' "$BATS_TEST_TMPDIR/second.out"
+  ! grep -qs '^line second$' "$BATS_TEST_TMPDIR/second.out" || return 1
   kill_background "$first" TERM       # the first client leaves
   wait_until "the second client's echo" grep -qs '^line second$' "$BATS_TEST_TMPDIR/second.out"
   # The log shows the order: first in, first out, then second in.

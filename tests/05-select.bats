@@ -102,7 +102,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
   echo_roundtrip "$BATS_FILE_TMPDIR/random.bin" lesson05/client
   # Still connected, still stuck in its send, never dropped:
   kill -0 "$greedy"
-  ! grep -q '^sent' "$BATS_TEST_TMPDIR/greedy.out"
+  ! grep -q '^sent' "$BATS_TEST_TMPDIR/greedy.out" || return 1
   stopped_reading "$SERVER_PORT"
   [[ $(log_count 'dropping|disconnected$') -eq 1 ]]     # the round trip's client
   local rss_after

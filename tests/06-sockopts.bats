@@ -256,7 +256,7 @@ serve_and_stop() {
   run_client lesson06/client 127.0.0.1 "$SERVER_PORT" \
     < <(for i in 1 2 3 4 5; do echo "$i"; sleep 0.3; done)
   [[ $status -eq 0 && $output == $'1\n2\n3\n4\n5' ]]
-  ! grep -q idle "$SERVER_LOG"
+  ! grep -q idle "$SERVER_LOG" || return 1
 }
 
 @test "lesson06 server: SIGTERM stops it while it waits on an idle client" {
@@ -353,7 +353,7 @@ serve_and_stop() {
   [[ $output == *"near: the keepalive client exited with status 1 after "* ]]
   [[ $output == *"near: the client without keepalive is still waiting"* ]]
   # Nothing is left behind.
-  ! ip netns list | grep -q "sockopts-.*-[0-9]"
+  ! ip netns list | grep -q "sockopts-.*-[0-9]" || return 1
 }
 
 @test "lesson06 vanish.sh: a bad argument exits 2" {

@@ -47,7 +47,7 @@ back_pressure() {
   echo "bytes received from the greedy client: $received, then $RECEIVED"
   ((RECEIVED - received < 1048576))
   kill -0 "$greedy"
-  ! grep -q '^sent' "$BATS_TEST_TMPDIR/greedy.out"
+  ! grep -q '^sent' "$BATS_TEST_TMPDIR/greedy.out" || return 1
   stopped_reading "$SERVER_PORT"
   [[ $(log_count 'disconnected$') -eq 1 ]]
   rss_after=$(rss_kib "$SERVER_PID")
@@ -112,7 +112,7 @@ idle_closes() {
     sleep 0.1
   done
   wait_for_log "^$silent disconnected$"
-  ! _log_has "^$talker idle" 1
+  ! _log_has "^$talker idle" 1 || return 1
   # The silent one sees end of file.
   local rest
   IFS= read -r -t "$DEADLINE" rest <&6 && return 1

@@ -142,7 +142,7 @@ _echo_waiting() { [[ $(recv_q dport "$SERVER_PORT") == "$1" ]]; }
   ulimit -Sn 1024
   start_server lesson08/server
   ulimit -Sn "$hard"
-  ! _log_has 'descriptor limit' 1
+  ! _log_has 'descriptor limit' 1 || return 1
   start_background "$BATS_TEST_TMPDIR/hold.out" "$TOOLS/conc-hold" 127.0.0.1 "$SERVER_PORT" 10000 60
   DEADLINE=90 wait_until "10000 clients served and held" grep -qs '^holding$' "$BATS_TEST_TMPDIR/hold.out" || {
     cat "$BATS_TEST_TMPDIR/hold.out" >&2; return 1; }

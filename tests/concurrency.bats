@@ -194,7 +194,7 @@ setup_file() { random_mib "$BATS_FILE_TMPDIR/random.bin"; }
       [[ $status -eq 0 && $output == "client $i" ]]
     done
     wait_for_log 'disconnected$' 4
-    ! grep -q 'accept' "$SERVER_LOG"
+    ! grep -q 'accept' "$SERVER_LOG" || return 1
   done
 }
 

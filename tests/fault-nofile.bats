@@ -98,7 +98,7 @@ check_no_room() {
       start_waiter "$prog"
       wait_until "$prog at limit $limit to serve" _waiter_served ||
         { cat "$WAITER_OUT" "$SERVER_LOG"; return 1; }
-      ! grep -q accept "$SERVER_LOG"
+      ! grep -q accept "$SERVER_LOG" || return 1
       stop_quickly
     done
   done
