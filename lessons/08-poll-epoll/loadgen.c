@@ -186,22 +186,28 @@ static int send_due(struct conn *c, size_t i, char *buf)
 /*
  * A fork server's children are counted whole once reaped (cutime): a live
  * child's time can vanish from the sum while it exits. So the caller
- * closes its connections first, and the children get 2 s to go.
+ * closes its connections first, and waits (2 s at most) until the list of
+ * children has stayed the same for 100 ms: those that served the
+ * connections have gone, a pool's workers stay (and are counted live).
  */
 static void wait_for_children(long pid)
 {
-    for (int tries = 0; pid && tries < 200; tries++) {
-        char path[64];
-        int c = EOF;
-        FILE *f;
+    static char was[65536], is[65536];
+    char path[64];
+    size_t was_len = (size_t)-1;
 
-        snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
-        if ((f = fopen(path, "r")) != NULL) {
-            c = fgetc(f);
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
+    for (int tries = 0, same = 0; pid && tries < 200 && same < 10; tries++) {
+        FILE *f = fopen(path, "r");
+        size_t len = 0;
+
+        if (f != NULL) {
+            len = fread(is, 1, sizeof is, f);
             fclose(f);
         }
-        if (c == EOF)
-            break;
+        same = len == was_len && memcmp(is, was, len) == 0 ? same + 1 : 0;
+        memcpy(was, is, len);
+        was_len = len;
         nanosleep(&(struct timespec){0, 10000000}, NULL);
     }
 }
