@@ -6,6 +6,8 @@
 #   make check           what make test leaves out: the slow tests, and the
 #                        suite under the sanitizers (a few minutes)
 #   make grade EX=NAME   grade your attempt at exercises/NAME (see the end)
+#   make bench           every server model measured on this machine (under
+#                        3 minutes; BENCH=tiny for a quick check that it runs)
 #   make clean           remove all build output
 #
 # Every lessons/NN-topic/*.c file is one program: lessons/02-echo/client.c
