@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# shellcheck disable=SC2027  # $num is a regex: it must stay unquoted inside =~
 # make bench's script, tests/bench/server-bench, in its tiny mode: every
 # server model runs once, briefly, and both tables come out whole. Speeds
 # are never asserted: this machine is shared, and a benchmark's numbers are
