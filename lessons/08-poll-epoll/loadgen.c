@@ -126,13 +126,43 @@ static double number(const char *s, double min, double max, const char *what)
     return v;
 }
 
-/* CPU seconds of a process, its threads, reaped children and live children. */
-static double proc_cpu(long pid)
+/*
+ * The run time of a single-threaded process in seconds, to the
+ * nanosecond, from Linux's /proc/PID/sched; -1 where that is missing.
+ */
+static double sched_secs(long pid)
+{
+    char path[64], line[256];
+    double ms = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/sched", pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "se.sum_exec_runtime", 19) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon != NULL)
+                ms = strtod(colon + 1, NULL);
+            break;
+        }
+    fclose(f);
+    return ms < 0 ? -1 : ms / 1000;
+}
+
+/*
+ * CPU seconds of a process, its threads, reaped children and live
+ * children. /proc/PID/stat counts in clock ticks (10 ms), rounded down
+ * for each process: summed over a thousand live children that have run a
+ * few milliseconds each, that loses seconds. So a live single-threaded
+ * child's own time comes from sched_secs() where it can.
+ */
+static double proc_cpu(long pid, int child)
 {
     char path[64], buf[4096];
     unsigned long long ut, st;
-    long long cut, cst;
-    double total = 0;
+    long long cut, cst, threads;
+    double total = 0, own = -1, tick = (double)sysconf(_SC_CLK_TCK);
     FILE *f;
 
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -140,19 +170,21 @@ static double proc_cpu(long pid)
         return -1;
     if (fgets(buf, sizeof buf, f) != NULL) {
         char *p = strrchr(buf, ')');    /* the name may hold spaces */
-        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-                                &ut, &st, &cut, &cst) == 4)
-            total = (double)(ut + st) + (double)(cut + cst);
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld %*d %*d %lld",
+                                &ut, &st, &cut, &cst, &threads) == 5) {
+            if (child && threads == 1)
+                own = sched_secs(pid);
+            total = (own >= 0 ? own : (double)(ut + st) / tick) + (double)(cut + cst) / tick;
+        }
     }
     fclose(f);
-    total /= (double)sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
     if ((f = fopen(path, "r")) != NULL) {
-        long child;
-        while (fscanf(f, "%ld", &child) == 1) {
-            double c = proc_cpu(child);
-            if (c > 0)
-                total += c;
+        long c;
+        while (fscanf(f, "%ld", &c) == 1) {
+            double t = proc_cpu(c, 1);
+            if (t > 0)
+                total += t;
         }
         fclose(f);
     }
@@ -286,7 +318,7 @@ static int run_connections(const char *host, const char *port, size_t nconns, lo
         if (!measuring && now >= measure_at) {
             measuring = 1;
             cpu0 = self_cpu();
-            server0 = server_pid ? proc_cpu(server_pid) : 0;
+            server0 = server_pid ? proc_cpu(server_pid, 0) : 0;
         }
         if (end_at == 0 && now >= end)
             end_at = now;
@@ -369,7 +401,7 @@ static int run_connections(const char *host, const char *port, size_t nconns, lo
     wait_for_children(server_pid);
     nanosleep(&(struct timespec){0, 20000000}, NULL);   /* the last closes */
     if (server_pid)
-        server = proc_cpu(server_pid) - server0;
+        server = proc_cpu(server_pid, 0) - server0;
     printf("%" PRIu64 " connections, %zu-byte messages, %zu at a time, %.1f s counted after %.1f s warm-up\n",
            counted, msg_size, nconns, secs > 0 ? secs : 0, warmup);
     printf("%.0f conns/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
@@ -476,7 +508,7 @@ int main(int argc, char *argv[])
         if (!measuring && now >= measure_at) {
             measuring = 1;
             cpu0 = self_cpu();
-            server0 = server_pid ? proc_cpu(server_pid) : 0;
+            server0 = server_pid ? proc_cpu(server_pid, 0) : 0;
         }
         int timeout = (int)((end - now) / 1000000) + 1;
         if (rate > 0) {                     /* open loop: what is due now goes */
@@ -549,7 +581,7 @@ int main(int argc, char *argv[])
     }
     wait_for_children(server_pid);
     if (server_pid)
-        server = proc_cpu(server_pid) - server0;
+        server = proc_cpu(server_pid, 0) - server0;
     printf("%zu connections, %zu-byte messages, %s, %.1f s counted after %.1f s warm-up\n",
            nconns, msg_size, rate > 0 ? "open loop" : "closed loop", secs, warmup);
     printf("%.0f msgs/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
