@@ -6,6 +6,8 @@
 #   make check           what make test leaves out: the slow tests, and the
 #                        suite under the sanitizers (a few minutes)
 #   make grade EX=NAME   grade your attempt at exercises/NAME (see the end)
+#   make bench           every server model measured on this machine (under
+#                        3 minutes; BENCH=tiny for a quick check that it runs)
 #   make clean           remove all build output
 #
 # Every lessons/NN-topic/*.c file is one program: lessons/02-echo/client.c
@@ -111,6 +113,20 @@ ALL_PROGS   := $(filter-out $(EPOLL_PROGS),$(ALL_PROGS))
 $(info make: lesson08/server, server-et and loadgen use epoll (Linux-only): skipped)
 endif
 
+# make bench: lesson08/loadgen against every server model of the course
+# (lessons 02-05, 08, 10's handoff, 11's pools when built) and the minimal
+# servers tests/bench/min-*.c: connections and messages tables in Markdown,
+# build/bench/*.svg when gnuplot is installed. Under 3 minutes on 2 CPUs;
+# make bench BENCH=tiny runs everything once, briefly (the smoke test's).
+BENCH_PROGS := $(patsubst tests/bench/%.c,build/$(VARIANT)/bench/%,$(wildcard tests/bench/min-*.c))
+build/$(VARIANT)/bench/%: $(OBJDIR)/tests/bench/%.o
+	@mkdir -p $(@D)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench
+bench: all $(BENCH_PROGS)
+	tests/bench/server-bench $(if $(filter tiny,$(BENCH)),--tiny)
+
 # make bench-echo: lesson08/loadgen against the echo servers of lessons 02
 # to 08 and a libevent one (when libevent-dev is installed): Markdown
 # tables, and build/bench/idle.svg when gnuplot is installed. A few minutes.
@@ -157,7 +173,7 @@ $(FAULT_LIB): tests/fault/fault.c $(FAULT_FLAGS_FILE)
 	@mkdir -p $(@D)
 	$(FAULT_BUILD) -o $@ $< -ldl
 
-test-tools: $(UNIT_TEST) $(TOOLS) $(FAULT_LIB)
+test-tools: $(UNIT_TEST) $(TOOLS) $(FAULT_LIB) $(BENCH_PROGS)
 
 # ---- Tests ----------------------------------------------------------------
 #

@@ -222,6 +222,31 @@ _echo_waiting() { [[ $(recv_q dport "$SERVER_PORT") == "$1" ]]; }
   [[ ${lines[2]} =~ ^"CPU per message: loadgen "[0-9.]+" us, server "[0-9.]+" us"$ ]]
   wait_for_log ' disconnected$' 4
 }
+@test "lesson08 loadgen: connections mode against the fork server: COUNT connections, each logged, the children's CPU counted" {
+  skip_unless_built lesson08/loadgen
+  start_server lesson03/server
+  run_client lesson08/loadgen -n 300 -c 3 -d 20 -w 0 -p "$SERVER_PID" 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 ]]
+  [[ ${lines[0]} =~ ^"300 connections, 64-byte messages, 3 at a time, "[0-9.]+" s counted after 0.0 s warm-up"$ ]]
+  [[ ${lines[1]} =~ ^[1-9][0-9]*" conns/s, latency p50 "[0-9.]+" us, p99 "[0-9.]+" us, p99.9 "[0-9.]+" us"$ ]]
+  [[ ${lines[2]} =~ ^"CPU per connection: loadgen "[0-9.]+" us, server "[0-9.]+" us"$ ]]
+  # 300 children ran and were reaped: their time is in the server's (in
+  # clock ticks of 10 ms: 300 connections make several).
+  [[ ${lines[2]} != *"server 0.00 us" ]]
+  wait_for_log ' disconnected$' 300
+  (($(grep -c ' connected$' "$SERVER_LOG") == 300))
+}
+@test "lesson08 loadgen: connections mode stops at the time limit, and a server that closes at once fails the run" {
+  skip_unless_built lesson08/loadgen
+  start_server lesson08/server
+  local t0=$SECONDS
+  run_client lesson08/loadgen -n 1000000 -c 2 -d 0.3 -w 0 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 0 && ${lines[1]} == *" conns/s, "* ]]
+  ((SECONDS - t0 <= 3))
+  start_server lesson01/server      # greets and hangs up: no echo
+  run --separate-stderr timeout -s KILL "$DEADLINE" "$BIN/lesson08/loadgen" -n 5 -c 1 -w 0 127.0.0.1 "$SERVER_PORT"
+  [[ $status -eq 1 && $stderr == *"byte 0 is 0x"* ]]
+}
 @test "lesson08 loadgen: open loop sends at the rate asked, whatever comes back" {
   skip_unless_built lesson08/loadgen
   start_server lesson08/server
@@ -255,11 +280,13 @@ _echo_waiting() { [[ $(recv_q dport "$SERVER_PORT") == "$1" ]]; }
   skip_unless_built lesson08/loadgen
   check_usage lesson08/loadgen
   local bad
-  for bad in "-c 0" "-c 20001" "-s 0" "-d 0" "-d 601" "-r 0" "-w x"; do
+  for bad in "-c 0" "-c 20001" "-s 0" "-d 0" "-d 601" "-r 0" "-w x" "-n 0" "-n 1000001"; do
     # shellcheck disable=SC2086  # the flag and its value are two words
     run --separate-stderr "$BIN/lesson08/loadgen" $bad 127.0.0.1 9
     [[ $status -eq 2 && $stderr == *invalid* ]] || { echo "$bad: status $status: $stderr"; return 1; }
   done
+  run --separate-stderr "$BIN/lesson08/loadgen" -n 10 -r 100 127.0.0.1 9
+  [[ $status -eq 2 && $stderr == *"do not go together"* ]]
 }
 @test "lesson08 loadgen: bad ports exit 2 naming the value" {
   skip_unless_built lesson08/loadgen

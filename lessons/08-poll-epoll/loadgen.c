@@ -3,7 +3,7 @@
  * lessons' servers (and any echo server). Linux only.
  *
  *     usage: loadgen [-c CONNS] [-s BYTES] [-d SECONDS] [-w SECONDS]
- *                    [-r MSGS_PER_S] [-p SERVER_PID] [-C CPU] HOST PORT
+ *                    [-r MSGS_PER_S] [-n COUNT] [-p SERVER_PID] [-C CPU] HOST PORT
  *
  * CONNS connections (default 10) each send BYTES-byte messages (64) for
  * SECONDS (5) after a warm-up (1) that is not counted. Closed loop (the
@@ -19,6 +19,13 @@
  * percentiles, the CPU time loadgen used per message, and with -p the
  * server's (its threads and live children included: lesson 03's fork).
  * -C pins loadgen to one CPU (pin the server to another with taskset).
+ *
+ * Connections mode (-n): the cost of a connection rather than of a
+ * message. CONNS connections at a time each connect, send one message,
+ * read its echo and close, and the next one starts, until COUNT
+ * connections have been made or SECONDS have passed. It prints
+ * connections per second, percentiles of the time from connect() to the
+ * whole echo, and the CPU time per connection.
  * Exit status 1 on a wrong byte or a lost connection.
  */
 #define _GNU_SOURCE     /* sched_setaffinity() */
@@ -30,6 +37,7 @@
 #include "socklab.h"
 
 #include <ctype.h>
+#include <netdb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,7 +54,7 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "[-c CONNS] [-s BYTES] [-d SECONDS] [-w SECONDS] [-r MSGS_PER_S] [-p SERVER_PID] [-C CPU] HOST PORT";
+    "[-c CONNS] [-s BYTES] [-d SECONDS] [-w SECONDS] [-r MSGS_PER_S] [-n COUNT] [-p SERVER_PID] [-C CPU] HOST PORT";
 
 #define MAX_INFLIGHT 4096   /* open loop: messages due but not echoed, per connection */
 #define HIST_SUB 32         /* latency buckets per power of two: 3% wide */
@@ -118,13 +126,43 @@ static double number(const char *s, double min, double max, const char *what)
     return v;
 }
 
-/* CPU seconds of a process, its threads, reaped children and live children. */
-static double proc_cpu(long pid)
+/*
+ * The run time of a single-threaded process in seconds, to the
+ * nanosecond, from Linux's /proc/PID/sched; -1 where that is missing.
+ */
+static double sched_secs(long pid)
+{
+    char path[64], line[256];
+    double ms = -1;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/proc/%ld/sched", pid);
+    if ((f = fopen(path, "r")) == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "se.sum_exec_runtime", 19) == 0) {
+            char *colon = strchr(line, ':');
+            if (colon != NULL)
+                ms = strtod(colon + 1, NULL);
+            break;
+        }
+    fclose(f);
+    return ms < 0 ? -1 : ms / 1000;
+}
+
+/*
+ * CPU seconds of a process, its threads, reaped children and live
+ * children. /proc/PID/stat counts in clock ticks (10 ms), rounded down
+ * for each process: summed over a thousand live children that have run a
+ * few milliseconds each, that loses seconds. So a live single-threaded
+ * child's own time comes from sched_secs() where it can.
+ */
+static double proc_cpu(long pid, int child)
 {
     char path[64], buf[4096];
     unsigned long long ut, st;
-    long long cut, cst;
-    double total = 0;
+    long long cut, cst, threads;
+    double total = 0, own = -1, tick = (double)sysconf(_SC_CLK_TCK);
     FILE *f;
 
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
@@ -132,19 +170,21 @@ static double proc_cpu(long pid)
         return -1;
     if (fgets(buf, sizeof buf, f) != NULL) {
         char *p = strrchr(buf, ')');    /* the name may hold spaces */
-        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld",
-                                &ut, &st, &cut, &cst) == 4)
-            total = (double)(ut + st) + (double)(cut + cst);
+        if (p != NULL && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %lld %lld %*d %*d %lld",
+                                &ut, &st, &cut, &cst, &threads) == 5) {
+            if (child && threads == 1)
+                own = sched_secs(pid);
+            total = (own >= 0 ? own : (double)(ut + st) / tick) + (double)(cut + cst) / tick;
+        }
     }
     fclose(f);
-    total /= (double)sysconf(_SC_CLK_TCK);
     snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
     if ((f = fopen(path, "r")) != NULL) {
-        long child;
-        while (fscanf(f, "%ld", &child) == 1) {
-            double c = proc_cpu(child);
-            if (c > 0)
-                total += c;
+        long c;
+        while (fscanf(f, "%ld", &c) == 1) {
+            double t = proc_cpu(c, 1);
+            if (t > 0)
+                total += t;
         }
         fclose(f);
     }
@@ -175,11 +215,219 @@ static int send_due(struct conn *c, size_t i, char *buf)
     return 0;
 }
 
+/*
+ * A fork server's children are counted whole once reaped (cutime): a live
+ * child's time can vanish from the sum while it exits. So the caller
+ * closes its connections first, and waits (2 s at most) until the list of
+ * children has stayed the same for 100 ms: those that served the
+ * connections have gone, a pool's workers stay (and are counted live).
+ */
+static void wait_for_children(long pid)
+{
+    static char was[65536], is[65536];
+    char path[64];
+    size_t was_len = (size_t)-1;
+
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", pid, pid);
+    for (int tries = 0, same = 0; pid && tries < 200 && same < 10; tries++) {
+        FILE *f = fopen(path, "r");
+        size_t len = 0;
+
+        if (f != NULL) {
+            len = fread(is, 1, sizeof is, f);
+            fclose(f);
+        }
+        same = len == was_len && memcmp(is, was, len) == 0 ? same + 1 : 0;
+        memcpy(was, is, len);
+        was_len = len;
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+}
+
+/* Connections mode: starts connection number id in slot, without waiting
+ * for the handshake (the socket is non-blocking: EINPROGRESS). */
+static int start_conn(struct conn *c, const struct addrinfo *ai, const char *addr,
+                      int epfd, size_t slot)
+{
+    int one = 1;
+
+    c->sent = c->received = 0;
+    c->due = msg_size;
+    c->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (c->fd == -1) {
+        warn_errno("socket");
+        return -1;
+    }
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) == -1 && errno != EINPROGRESS) {
+        warn_errno("connect %s", addr);     /* EADDRNOTAVAIL: out of local ports */
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = slot};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, c->fd, &ev) == -1) {
+        warn_errno("epoll_ctl");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Connections mode (-n): nconns slots, each connecting, sending one
+ * message, reading its echo and closing, then starting the next, until
+ * count connections were made or the time is up. Then no new one starts,
+ * and those under way get 2 s to finish: cutting them off would make the
+ * server log resets. Every connection goes to host:port's first address.
+ */
+static int run_connections(const char *host, const char *port, size_t nconns, long count,
+                           double duration, double warmup, long server_pid, char *buf)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai;
+    char addr[ADDR_STRLEN];
+    int rc = getaddrinfo(host, port, &hints, &ai), epfd;
+
+    if (rc != 0) {
+        warn_msg("%s port %s: %s", host, port, gai_strerror(rc));
+        return 1;
+    }
+    format_addr(ai->ai_addr, ai->ai_addrlen, addr);
+    if ((size_t)count < nconns)
+        nconns = (size_t)count;
+    struct conn *conns = calloc(nconns, sizeof *conns);
+    uint64_t *id = calloc(nconns, sizeof *id);
+    int64_t *began = calloc(nconns, sizeof *began);
+    struct epoll_event *events = calloc(nconns, sizeof *events);
+    if (conns == NULL || id == NULL || began == NULL || events == NULL ||
+        (epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+        die_errno("setup");
+
+    int64_t start = now_ns(), measure_at = start + (int64_t)(warmup * 1e9);
+    int64_t end = measure_at + (int64_t)(duration * 1e9), end_at = 0;
+    long made = 0, done = 0;        /* done: finished since measure_at */
+    size_t active = 0;
+    double cpu0 = 0, server0 = 0;
+    int measuring = 0;
+
+    for (size_t i = 0; i < nconns; i++, made++, active++) {
+        id[i] = (uint64_t)made;
+        began[i] = now_ns();
+        if (start_conn(&conns[i], ai, addr, epfd, i) == -1)
+            return 1;
+    }
+    while (active > 0) {
+        int64_t now = now_ns();
+        if (!measuring && now >= measure_at) {
+            measuring = 1;
+            cpu0 = self_cpu();
+            server0 = server_pid ? proc_cpu(server_pid, 0) : 0;
+        }
+        if (end_at == 0 && now >= end)
+            end_at = now;
+        if (end_at != 0 && now >= end_at + 2000000000) {
+            warn_msg("%zu connections unanswered 2 s after the end", active);
+            return 1;
+        }
+        int timeout = end_at != 0 ? 10 : (int)((end - now) / 1000000) + 1;
+        int n = epoll_wait(epfd, events, (int)nconns, timeout);
+        if (n == -1 && errno != EINTR)
+            die_errno("epoll_wait");
+        for (int e = 0; e < n; e++) {
+            size_t i = (size_t)events[e].data.u64;
+            struct conn *c = &conns[i];
+
+            if (c->sent < c->due) {         /* connected, or more to send */
+                int err = 0;
+                socklen_t len = sizeof err;
+                if (c->sent == 0 && getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err) {
+                    warn_err(err, "connect %s", addr);
+                    return 1;
+                }
+                if (send_due(c, (size_t)id[i], buf) == -1) {
+                    warn_errno("write connection %" PRIu64, id[i]);
+                    return 1;
+                }
+                struct epoll_event ev = {.events = EPOLLIN, .data.u64 = i};
+                if (c->sent == c->due && epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+                    die_errno("epoll_ctl");
+                continue;
+            }
+            ssize_t got = read(c->fd, buf, 65536);
+            if (got == -1 && (errno == EAGAIN || errno == EINTR))
+                continue;
+            if (got <= 0) {
+                if (got == 0)
+                    warn_msg("connection %" PRIu64 " closed by the server after %" PRIu64 " bytes",
+                             id[i], c->received);
+                else
+                    warn_errno("read connection %" PRIu64, id[i]);
+                return 1;
+            }
+            for (ssize_t k = 0; k < got; k++, c->received++)
+                if ((unsigned char)buf[k] != pattern((size_t)id[i], c->received)) {
+                    warn_msg("connection %" PRIu64 ": byte %" PRIu64 " is 0x%02x, 0x%02x was sent",
+                             id[i], c->received, (unsigned char)buf[k],
+                             pattern((size_t)id[i], c->received));
+                    return 1;
+                }
+            if (c->received > c->sent) {
+                warn_msg("connection %" PRIu64 ": more bytes back than were sent", id[i]);
+                return 1;
+            }
+            if (c->received < msg_size)
+                continue;
+            now = now_ns();
+            close(c->fd);
+            active--;
+            if (measuring) {
+                done++;
+                if (end_at == 0) {
+                    hist[bucket(now - began[i])]++;
+                    counted++;
+                }
+            }
+            if (end_at == 0 && made < count) {
+                id[i] = (uint64_t)made++;
+                began[i] = now;
+                if (start_conn(c, ai, addr, epfd, i) == -1)
+                    return 1;
+                active++;
+            }
+        }
+    }
+
+    if (end_at == 0)                    /* COUNT was reached before the time */
+        end_at = now_ns();
+    double cpu_used = self_cpu() - cpu0, server = -1;
+    double secs = (double)(end_at - measure_at) / 1e9;
+    wait_for_children(server_pid);
+    nanosleep(&(struct timespec){0, 20000000}, NULL);   /* the last closes */
+    if (server_pid)
+        server = proc_cpu(server_pid, 0) - server0;
+    printf("%" PRIu64 " connections, %zu-byte messages, %zu at a time, %.1f s counted after %.1f s warm-up\n",
+           counted, msg_size, nconns, secs > 0 ? secs : 0, warmup);
+    printf("%.0f conns/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
+           secs > 0 ? (double)counted / secs : 0, percentile(0.50), percentile(0.99), percentile(0.999));
+    printf("CPU per connection: loadgen %.2f us", done ? cpu_used * 1e6 / (double)done : 0);
+    if (server_pid)
+        printf(", server %.2f us", done && server >= 0 ? server * 1e6 / (double)done : 0);
+    printf("\n");
+    freeaddrinfo(ai);
+    free(conns);
+    free(id);
+    free(began);
+    free(events);
+    close(epfd);
+    if (counted == 0) {
+        warn_msg("no connection was counted in %.1f s", secs);
+        return 1;
+    }
+    return 0;
+}
+
 int main(int argc, char *argv[])
 {
     size_t nconns = 10;
     double duration = 5, warmup = 1, rate = 0;
-    long server_pid = 0;
+    long server_pid = 0, count = 0;
     int cpu = -1, epfd, argi, status = 0;
     const char *host, *port;
     static char buf[65536];
@@ -195,6 +443,7 @@ int main(int argc, char *argv[])
         case 'd': duration = number(v, 0.1, 600, "duration"); break;
         case 'w': warmup = number(v, 0, 60, "warm-up"); break;
         case 'r': rate = number(v, 1, 1e7, "rate"); break;
+        case 'n': count = (long)number(v, 1, 1000000, "connection count"); break;
         case 'p': server_pid = (long)number(v, 1, 1 << 22, "pid"); break;
         case 'C': cpu = (int)number(v, 0, CPU_SETSIZE - 1, "cpu"); break;
         default: usage_error(usage, "unknown option '%s'", argv[argi]);
@@ -202,6 +451,8 @@ int main(int argc, char *argv[])
     }
     argv[argi - 1] = argv[0];
     client_args(argc - argi + 1, argv + argi - 1, usage, &host, &port);
+    if (count > 0 && rate > 0)
+        usage_error(usage, "-n (connections) and -r (open loop) do not go together");
 
     if (cpu >= 0) {
         cpu_set_t set;
@@ -215,6 +466,8 @@ int main(int argc, char *argv[])
         lim.rlim_cur = lim.rlim_max;
         setrlimit(RLIMIT_NOFILE, &lim);
     }
+    if (count > 0)
+        return run_connections(host, port, nconns, count, duration, warmup, server_pid, buf);
 
     struct conn *conns = calloc(nconns, sizeof *conns);
     struct epoll_event *events = calloc(nconns, sizeof *events);
@@ -255,7 +508,7 @@ int main(int argc, char *argv[])
         if (!measuring && now >= measure_at) {
             measuring = 1;
             cpu0 = self_cpu();
-            server0 = server_pid ? proc_cpu(server_pid) : 0;
+            server0 = server_pid ? proc_cpu(server_pid, 0) : 0;
         }
         int timeout = (int)((end - now) / 1000000) + 1;
         if (rate > 0) {                     /* open loop: what is due now goes */
@@ -326,25 +579,9 @@ int main(int argc, char *argv[])
         close(conns[i].fd);
         free(conns[i].when);
     }
-    /* A fork server's children are counted whole once reaped (cutime): a
-     * live child's time can vanish from the sum while it exits. So the
-     * connections are closed first, and the children given 2 s to go. */
-    for (int tries = 0; server_pid && tries < 200; tries++) {
-        char path[64];
-        int c = EOF;
-        FILE *f;
-
-        snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", server_pid, server_pid);
-        if ((f = fopen(path, "r")) != NULL) {
-            c = fgetc(f);
-            fclose(f);
-        }
-        if (c == EOF)
-            break;
-        nanosleep(&(struct timespec){0, 10000000}, NULL);
-    }
+    wait_for_children(server_pid);
     if (server_pid)
-        server = proc_cpu(server_pid) - server0;
+        server = proc_cpu(server_pid, 0) - server0;
     printf("%zu connections, %zu-byte messages, %s, %.1f s counted after %.1f s warm-up\n",
            nconns, msg_size, rate > 0 ? "open loop" : "closed loop", secs, warmup);
     printf("%.0f msgs/s, latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us\n",
