@@ -196,7 +196,7 @@ BATS_FLAGS ?=
 # Test files or folders to run, e.g. make test TESTS=tests/02-echo.bats
 TESTS      ?= tests
 # GNU parallel is what lets bats run files side by side; without it, one job.
-bats_jobs = $(if $(shell command -v parallel 2>/dev/null),--jobs $(BATS_JOBS))
+bats_jobs = $(if $(shell command -v parallel 2>/dev/null),--jobs $(BATS_JOBS) --no-parallelize-within-files)
 
 # $(call suite,VARIANT,BATS-OPTIONS): run $(TESTS) against that variant's build.
 suite = SOCKLAB_BIN=$(if $(filter release,$(1)),.,build/$(1)) SOCKLAB_VARIANT=$(1) \
