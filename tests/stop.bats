@@ -9,7 +9,10 @@
 #               log lines of 200 connections (a stalled `| less`)
 #
 # One @test per server and case, so that a failure names the server: a new
-# server adds one line to each table below.
+# server adds one line to each table below. make test runs the streaming
+# SIGTERM row of every server, and the stalled row of one server per way
+# of logging (fork, select loop, epoll loop, a pool); make check runs
+# them all.
 load helpers
 load 07-udp
 
@@ -79,24 +82,39 @@ STALL_CONNECTIONS=200
 @test "stop: lesson11/prethread, clients streaming, SIGINT" { stops_while_streaming lesson11/prethread INT; }
 
 # ---- case b: standard output a pipe that nobody reads --------------------
+# bats test_tags=slow
 @test "stop: lesson01/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson01/server; }
+# bats test_tags=slow
 @test "stop: lesson02/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson02/server; }
 @test "stop: lesson03/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson03/server; }
+# bats test_tags=slow
 @test "stop: lesson04/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson04/server; }
 @test "stop: lesson05/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson05/server; }
+# bats test_tags=slow
 @test "stop: lesson05/chat-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson05/chat-server; }
+# bats test_tags=slow
 @test "stop: lesson06/server, stdout stalled, SIGTERM"     { stops_with_stalled_log lesson06/server; }
+# bats test_tags=slow
 @test "stop: lesson08/server-poll, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-poll; }
 @test "stop: lesson08/server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server; }
+# bats test_tags=slow
 @test "stop: lesson08/server-et, stdout stalled, SIGTERM" { stops_with_stalled_log lesson08/server-et; }
+# bats test_tags=slow
 @test "stop: lesson09/reads, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson09/reads; }
+# bats test_tags=slow
 @test "stop: lesson09/line-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson09/line-server; }
+# bats test_tags=slow
 @test "stop: lesson09/msg-server, stdout stalled, SIGTERM" { stops_with_stalled_log lesson09/msg-server; }
+# bats test_tags=slow
 @test "stop: lesson09/receive, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson09/receive; }
+# bats test_tags=slow
 @test "stop: lesson10/dualstack, stdout stalled, SIGTERM"    { stops_with_stalled_log lesson10/dualstack; }
+# bats test_tags=slow
 @test "stop: lesson10/handoff, stdout stalled, SIGTERM"      { stops_with_stalled_log lesson10/handoff; }
 @test "stop: lesson11/prefork, stdout stalled, SIGTERM" { stops_with_stalled_log lesson11/prefork; }
+# bats test_tags=slow
 @test "stop: lesson11/reuseport, stdout stalled, SIGTERM" { stops_with_stalled_log lesson11/reuseport; }
+# bats test_tags=slow
 @test "stop: lesson11/prethread, stdout stalled, SIGTERM" { stops_with_stalled_log lesson11/prethread; }
 
 # ---- datagram servers: datagrams streaming at it -------------------------
