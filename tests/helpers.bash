@@ -27,7 +27,11 @@ FAULT_LIB=$SOCKLAB_ROOT/build/fault.so
 # another CPU, run under qemu-user; empty otherwise). A test that cannot
 # work there skips, saying why (see skip_without_fault_shim).
 _elf_machine() { od -An -tx1 -j18 -N2 "$1" 2>/dev/null | tr -d ' \n'; }
-if [[ -f $BIN/lesson01/server ]]; then
+# Worked out once per run: every test loads this file.
+_build_facts=${BATS_RUN_TMPDIR:+$BATS_RUN_TMPDIR/socklab-build${BIN//\//_}}
+if [[ -n $_build_facts && -f $_build_facts ]]; then
+  source "$_build_facts"
+elif [[ -f $BIN/lesson01/server ]]; then
   if [[ -z ${SOCKLAB_LIBC:-} ]]; then
     SOCKLAB_LIBC=glibc
     ! grep -qa ld-musl "$BIN/lesson01/server" || SOCKLAB_LIBC=musl
@@ -35,6 +39,10 @@ if [[ -f $BIN/lesson01/server ]]; then
   if [[ -z ${SOCKLAB_EMULATED+set} ]]; then
     SOCKLAB_EMULATED=
     [[ $(_elf_machine "$BIN/lesson01/server") == "$(_elf_machine "$BASH")" ]] || SOCKLAB_EMULATED=1
+  fi
+  if [[ -n $_build_facts ]]; then
+    printf 'SOCKLAB_LIBC=%q\nSOCKLAB_EMULATED=%q\n' "$SOCKLAB_LIBC" "$SOCKLAB_EMULATED" >"$_build_facts.$$" &&
+      mv "$_build_facts.$$" "$_build_facts"
   fi
 fi
 

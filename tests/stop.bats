@@ -77,8 +77,11 @@ STALL_CONNECTIONS=200
 @test "stop: lesson10/dualstack, clients streaming, SIGINT"  { stops_while_streaming lesson10/dualstack INT; }
 # bats test_tags=slow
 @test "stop: lesson10/handoff, clients streaming, SIGINT"    { stops_while_streaming lesson10/handoff INT; }
+# bats test_tags=slow
 @test "stop: lesson11/prefork, clients streaming, SIGINT" { stops_while_streaming lesson11/prefork INT; }
+# bats test_tags=slow
 @test "stop: lesson11/reuseport, clients streaming, SIGINT" { stops_while_streaming lesson11/reuseport INT; }
+# bats test_tags=slow
 @test "stop: lesson11/prethread, clients streaming, SIGINT" { stops_while_streaming lesson11/prethread INT; }
 
 # ---- case b: standard output a pipe that nobody reads --------------------
