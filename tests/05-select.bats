@@ -222,6 +222,8 @@ _file_size_is() { [[ $(stat -c %s "$1" 2>/dev/null) == "$2" ]]; }
   counted=$(sed -n 's/^server: \([0-9]*\) log lines dropped.*/\1/p' "$SERVER_LOG")
   stop_server
   [[ $SERVER_STATUS -eq 0 ]]
+  # The reader copies what was left in the pipe once the server has gone.
+  wait_until "the log reader to copy the last lines" _gone "$reader"
   written=$(grep -cv 'log lines dropped' "$SERVER_LOG")
   echo "dropped $counted, written $written"
   ((counted + written == 1 + 2 * 200 + 2))
