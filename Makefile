@@ -191,7 +191,11 @@ test-tools: $(UNIT_TEST) $(TOOLS) $(FAULT_LIB) $(BENCH_PROGS)
 #               lessons) on a ThreadSanitizer build.
 
 BATS       ?= bats
-BATS_JOBS  ?= 2
+# Test files run side by side, two per CPU: most of a test is waiting (for a
+# server to start, a timeout to pass), so two per CPU keep the CPUs busy.
+# Tests within a file run one after another: starting each test through GNU
+# parallel costs more than it saves.
+BATS_JOBS  ?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
 BATS_FLAGS ?=
 # Test files or folders to run, e.g. make test TESTS=tests/02-echo.bats
 TESTS      ?= tests
