@@ -64,7 +64,7 @@ static void echo(int fd, const char *peer)
  * then writes is copied, each page of code the child runs first costs it
  * a fault. printf() writes to several (stdout's FILE and buffer, the deep
  * stack of vfprintf) and runs much code: with a fork per connection that
- * was about a quarter of the server's CPU time. (write_all() gives up on a
+ * was about a fifth of the server's CPU time. (write_all() gives up on a
  * stop signal, as printf() did: a log nobody reads must not keep the
  * server from stopping.)
  */
