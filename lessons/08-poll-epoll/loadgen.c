@@ -416,6 +416,11 @@ static int run_connections(const char *host, const char *port, size_t nconns, lo
     free(began);
     free(events);
     close(epfd);
+    if (counted == 0 && secs <= 0) {
+        warn_msg("all %ld connections were made in the %.1f s warm-up: raise -n or lower -w",
+                 made, warmup);
+        return 1;
+    }
     if (counted == 0) {
         warn_msg("no connection was counted in %.1f s", secs);
         return 1;
