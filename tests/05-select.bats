@@ -206,6 +206,14 @@ _file_size_is() { [[ $(stat -c %s "$1" 2>/dev/null) == "$2" ]]; }
   wait_for_log '^server: [1-9][0-9]* log lines dropped: stdout was not read$'
 }
 
+# _all_accounted N: the log's lines and the counts of dropped ones add up to N.
+_all_accounted() {
+  local counted written
+  counted=$(sed -n 's/^server: \([0-9]*\) log lines dropped.*/\1/p' "$SERVER_LOG" | awk '{ s += $1 } END { print s + 0 }')
+  written=$(grep -cv 'log lines dropped' "$SERVER_LOG")
+  ((counted + written == $1))
+}
+
 @test "lesson05: a log reader that stalls, then reads again: the lines it missed are counted in the log" {
   SERVER_STDOUT=stalled start_server lesson05/server
   local reader
@@ -220,6 +228,9 @@ _file_size_is() { [[ $(stat -c %s "$1" 2>/dev/null) == "$2" ]]; }
   # line is either written or counted: 1 + 2 x 200 + 2 in all.
   local counted written
   counted=$(sed -n 's/^server: \([0-9]*\) log lines dropped.*/\1/p' "$SERVER_LOG")
+  # The server logs the last departure once it has read the client's end of
+  # file, which may be after run_client has returned.
+  wait_until "every line to be written or counted" _all_accounted $((1 + 2 * 200 + 2))
   stop_server
   [[ $SERVER_STATUS -eq 0 ]]
   # The reader copies what was left in the pipe once the server has gone.
