@@ -230,7 +230,8 @@ _all_accounted() {
   counted=$(sed -n 's/^server: \([0-9]*\) log lines dropped.*/\1/p' "$SERVER_LOG")
   # The server logs the last departure once it has read the client's end of
   # file, which may be after run_client has returned.
-  wait_until "every line to be written or counted" _all_accounted $((1 + 2 * 200 + 2))
+  wait_until "every line to be written or counted" _all_accounted $((1 + 2 * 200 + 2)) ||
+    { echo "--- server log:"; cat "$SERVER_LOG"; return 1; }
   stop_server
   [[ $SERVER_STATUS -eq 0 ]]
   # The reader copies what was left in the pipe once the server has gone.
