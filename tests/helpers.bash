@@ -118,6 +118,11 @@ start_server() {
   # After the announcement a server goes to sleep in accept(). A signal sent
   # before it gets there is a race the chapters discuss, not a test subject.
   wait_until "$prog to wait in accept" _sleeping "$SERVER_PID"
+  # The stalled reader stops itself after the announcement: a test that
+  # sends it SIGCONT before then would find it stopped for good.
+  if [[ ${SERVER_STDOUT-} == stalled ]]; then
+    wait_until "the log reader to stall" _stopped "$(pgrep -P "$BACKGROUND_PID")"
+  fi
 }
 
 # _bare COMMAND...: runs COMMAND with no descriptor above 2 open. bats keeps
@@ -158,6 +163,8 @@ _announced() {
   kill -0 "$1" 2>/dev/null || { echo "server exited before announcing" >&2; return 3; }
   grep -qs '^listening on ' "$SERVER_LOG"
 }
+
+_stopped() { [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == T ]]; }
 
 _sleeping() {
   local state
