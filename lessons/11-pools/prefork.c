@@ -29,7 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] = "[-n CHILDREN] PORT [ADDRESS]";
@@ -38,6 +40,7 @@ static const char usage[] = "[-n CHILDREN] PORT [ADDRESS]";
 
 static pid_t children[MAX_CHILDREN];   /* 0: a free slot */
 static int nchildren = 4;
+static sigset_t run_mask;              /* the signal mask main() began with */
 
 /* Lesson 02's echo(): a session ends on EOF, an error, or a stop signal. */
 static void echo(int fd, const char *peer)
@@ -89,6 +92,9 @@ static void log_line(const char *fmt, ...)
 /* A child's whole life: accept, echo, close, until a stop signal. */
 static _Noreturn void child(int listen_fd)
 {
+    /* The parent's blocked signals came with fork(): a child sleeps in
+     * accept(), and must be woken by a stop signal there. */
+    sigprocmask(SIG_SETMASK, &run_mask, NULL);
     while (!stop_requested) {
         struct sockaddr_storage peer;
         socklen_t peer_len;
@@ -109,6 +115,13 @@ static _Noreturn void child(int listen_fd)
     }
     close(listen_fd);
     exit(0);
+}
+
+/* SIGCHLD's handler: none would leave it ignored, and it could not wake
+ * pselect(). waitpid() does the reaping. */
+static void on_child(int sig)
+{
+    (void)sig;
 }
 
 /* Fills every free slot with a new child; false if fork() failed. */
@@ -208,24 +221,33 @@ int main(int argc, char *argv[])
     printf("listening on %s\n", local_addr(listen_fd, addr));
 
     /*
-     * The parent sleeps in waitpid() until a child dies; a stop signal
-     * interrupts it (EINTR). No SIGCHLD handler: waitpid() does the reaping.
+     * The parent sleeps until a child dies or a stop signal comes. As in
+     * lesson 05, those signals stay blocked while it works, and pselect()
+     * lets them in only while it sleeps: one that comes just before the
+     * sleep is not missed, it wakes pselect() at once.
      */
+    struct sigaction sa = {.sa_handler = on_child};
+    sigset_t blocked;
+
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGCHLD);
+    if (sigaction(SIGCHLD, &sa, NULL) == -1)
+        die_errno("sigaction");
+    if (sigprocmask(SIG_BLOCK, &blocked, &run_mask) == -1)
+        die_errno("sigprocmask");
     while (!stop_requested) {
+        struct timespec retry = {1, 0};   /* a failed fork: again in a second */
+        struct timespec *timeout = start_children(listen_fd) ? NULL : &retry;
         int status;
         pid_t pid;
 
-        if (!start_children(listen_fd)) {
-            poll(NULL, 0, 1000);    /* a failed fork: try again in a second */
-            continue;
-        }
-        pid = waitpid(-1, &status, 0);
-        if (pid == -1) {
-            if (errno != EINTR)
-                die_errno("waitpid");
-            continue;
-        }
-        child_died(pid, status, !stop_requested);
+        if (pselect(0, NULL, NULL, NULL, timeout, &run_mask) == -1 && errno != EINTR)
+            die_errno("pselect");
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            child_died(pid, status, !stop_requested);
     }
 
     stop_children();

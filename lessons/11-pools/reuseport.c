@@ -37,7 +37,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SO_REUSEPORT
@@ -51,6 +53,7 @@ static const char usage[] = "[-n CHILDREN] PORT [ADDRESS]";
 static pid_t children[MAX_CHILDREN];   /* 0: a free slot */
 static int listeners[MAX_CHILDREN];    /* child i accepts on listeners[i] */
 static int nchildren = 4;
+static sigset_t run_mask;              /* the signal mask main() began with */
 
 /* Lesson 02's echo(): a session ends on EOF, an error, or a stop signal. */
 static void echo(int fd, const char *peer)
@@ -102,6 +105,9 @@ static void log_line(const char *fmt, ...)
 /* A child's whole life: accept, echo, close, until a stop signal. */
 static _Noreturn void child(int listen_fd)
 {
+    /* The parent's blocked signals came with fork(): a child sleeps in
+     * accept(), and must be woken by a stop signal there. */
+    sigprocmask(SIG_SETMASK, &run_mask, NULL);
     while (!stop_requested) {
         struct sockaddr_storage peer;
         socklen_t peer_len;
@@ -160,6 +166,13 @@ static int reuseport_listen(const char *host, const char *port)
     }
     freeaddrinfo(list);
     return fd;
+}
+
+/* SIGCHLD's handler: none would leave it ignored, and it could not wake
+ * pselect(). waitpid() does the reaping. */
+static void on_child(int sig)
+{
+    (void)sig;
 }
 
 /* Fills every free slot with a new child; false if fork() failed. */
@@ -272,24 +285,33 @@ int main(int argc, char *argv[])
     printf("listening on %s\n", local_addr(listeners[0], addr));
 
     /*
-     * The parent sleeps in waitpid() until a child dies; a stop signal
-     * interrupts it (EINTR). No SIGCHLD handler: waitpid() does the reaping.
+     * The parent sleeps until a child dies or a stop signal comes. As in
+     * lesson 05, those signals stay blocked while it works, and pselect()
+     * lets them in only while it sleeps: one that comes just before the
+     * sleep is not missed, it wakes pselect() at once.
      */
+    struct sigaction sa = {.sa_handler = on_child};
+    sigset_t blocked;
+
+    sigemptyset(&sa.sa_mask);
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGCHLD);
+    if (sigaction(SIGCHLD, &sa, NULL) == -1)
+        die_errno("sigaction");
+    if (sigprocmask(SIG_BLOCK, &blocked, &run_mask) == -1)
+        die_errno("sigprocmask");
     while (!stop_requested) {
+        struct timespec retry = {1, 0};   /* a failed fork: again in a second */
+        struct timespec *timeout = start_children() ? NULL : &retry;
         int status;
         pid_t pid;
 
-        if (!start_children()) {
-            poll(NULL, 0, 1000);    /* a failed fork: try again in a second */
-            continue;
-        }
-        pid = waitpid(-1, &status, 0);
-        if (pid == -1) {
-            if (errno != EINTR)
-                die_errno("waitpid");
-            continue;
-        }
-        child_died(pid, status, !stop_requested);
+        if (pselect(0, NULL, NULL, NULL, timeout, &run_mask) == -1 && errno != EINTR)
+            die_errno("pselect");
+        while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+            child_died(pid, status, !stop_requested);
     }
 
     /* Connections still queued on a listener are reset when it closes. */
