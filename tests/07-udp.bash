@@ -78,6 +78,7 @@ within() {
 # will listen on PORT, with its standard output a pipe nobody reads, gets
 # datagrams streamed at it from one socket and from a new socket each time
 # (new clients for its log); SIGTERM then stops it, with status 0, within 1 s.
+# With UDP_LOG_FILLS set, SIGTERM waits until its log has filled the pipe.
 check_udp_stop_under_load() {
   local port=$1 prog=$2 fifo=$BATS_TEST_TMPDIR/fifo started server status=0; shift 2
   mkfifo "$fifo"
@@ -92,12 +93,24 @@ check_udp_stop_under_load() {
   # shellcheck disable=SC2016
   start_background /dev/null bash -c 'while :; do printf y >"/dev/udp/127.0.0.1/$1"; done' s "$port"
   wait_until "datagrams to queue up at $prog" _udp_queued "$port"
+  # A program that logs every datagram fills the pipe: it is stopped then.
+  if [[ -n ${UDP_LOG_FILLS-} ]]; then
+    wait_until "$prog's log to fill the pipe" _pipe_full "$fifo"
+  fi
   started=$EPOCHREALTIME
   kill -TERM "$(pgrep -P "$server" | head -n 1)"
   wait_until "$prog to exit after SIGTERM" _gone "$server"
   wait "$server" || status=$?
   [[ $status -eq 0 ]] || { echo "$prog exited with status $status"; return 1; }
   within "$(seconds_since "$started")" 0 1
+}
+
+# _pipe_full FIFO: FIFO's pipe (64 KiB on Linux) holds 56 KiB or more: a
+# writer that checks for room first stops a page or two short of full.
+# FIONREAD is 0x541B; opening a FIFO for reading and writing never blocks.
+_pipe_full() {
+  perl -e 'open(my $f, "+<", $ARGV[0]) or exit 1; my $n = pack("i", 0);
+           ioctl($f, 0x541B, $n) or exit 1; exit !(unpack("i", $n) >= 57344)' "$1"
 }
 
 _udp_bound() { [[ -n $(ss -Huan "( sport = :$1 )") ]]; }

@@ -404,7 +404,7 @@ EOF
 @test "lesson07 relay: SIGTERM stops it within 1 s while datagrams stream at it, stdout a pipe nobody reads" {
   start_udp_server
   unused_udp_port
-  check_udp_stop_under_load "$UNUSED_PORT" lesson07/relay --loss 10 "$UNUSED_PORT" 127.0.0.1 "$UDP_PORT"
+  UDP_LOG_FILLS=1 check_udp_stop_under_load "$UNUSED_PORT" lesson07/relay --loss 10 "$UNUSED_PORT" 127.0.0.1 "$UDP_PORT"
 }
 
 # ---- Foreign clients -----------------------------------------------------------------------

@@ -26,7 +26,9 @@
 #include "udp.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,6 +42,7 @@ static const char usage[] =
 static unsigned long loss, twice_pct, reorder;
 static uint32_t seed = 1, state;
 static unsigned long count, dropped, doubled, reordered;
+static unsigned long log_dropped;   /* log lines stdout did not take */
 
 /* One direction: where datagrams go, and the one held back, if any. */
 struct way {
@@ -51,6 +54,44 @@ struct way {
     ssize_t held_len;               /* -1: nothing held */
     long long held_since;
 };
+
+/*
+ * A flood of datagrams is a flood of log lines. A write() to a stdout
+ * nobody reads would block, and the relay would neither relay nor stop
+ * (the stop signal cuts that write short, and the summary's blocks for
+ * good). So, as in lesson 05, a line goes out only if stdout can take it
+ * now; otherwise it is counted, and the count goes out with the next line.
+ */
+__attribute__((format(printf, 1, 2)))
+static void log_line(const char *fmt, ...)
+{
+    struct pollfd out = {.fd = STDOUT_FILENO, .events = POLLOUT};
+    char line[128];
+    size_t len = 0;
+    va_list ap;
+    int n;
+
+    if (poll(&out, 1, 0) != 1 || !(out.revents & POLLOUT)) {
+        log_dropped++;
+        return;
+    }
+    if (log_dropped > 0) {
+        n = snprintf(line, sizeof line, "%s: %lu log lines dropped: stdout was not read\n",
+                     progname(), log_dropped);
+        len = (size_t)n;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(line + len, sizeof line - len, fmt, ap);
+    va_end(ap);
+    len += (size_t)n;
+    if (len >= sizeof line)
+        len = sizeof line - 1;      /* cut (our lines are shorter) */
+    _Static_assert(sizeof line <= PIPE_BUF, "a log line must go into a pipe whole");
+    if (write(STDOUT_FILENO, line, len) == (ssize_t)len)
+        log_dropped = 0;
+    else
+        log_dropped++;              /* EPIPE: the reader has gone */
+}
 
 static void deliver(struct way *w, const char *data, size_t len)
 {
@@ -79,12 +120,12 @@ static void pass(struct way *w, const char *data, size_t len)
 
     if (lose) {
         dropped++;
-        printf("#%lu %s, %zu bytes: dropped\n", n, w->name, len);
+        log_line("#%lu %s, %zu bytes: dropped\n", n, w->name, len);
         return;
     }
     if (hold && w->held_len < 0) {
         reordered++;
-        printf("#%lu %s, %zu bytes: held back\n", n, w->name, len);
+        log_line("#%lu %s, %zu bytes: held back\n", n, w->name, len);
         memcpy(w->held, data, len);
         w->held_len = (ssize_t)len;
         w->held_since = now_ms();
@@ -93,7 +134,7 @@ static void pass(struct way *w, const char *data, size_t len)
     deliver(w, data, len);
     if (twice) {
         doubled++;
-        printf("#%lu %s, %zu bytes: sent twice\n", n, w->name, len);
+        log_line("#%lu %s, %zu bytes: sent twice\n", n, w->name, len);
         deliver(w, data, len);
     }
     release_held(w);                /* it has been overtaken: now it goes */
@@ -198,8 +239,8 @@ int main(int argc, char *argv[])
             release_held(&to_client);
     }
 
-    printf("relayed %lu datagrams: %lu dropped, %lu sent twice, %lu held back\n",
-           count, dropped, doubled, reordered);
+    log_line("relayed %lu datagrams: %lu dropped, %lu sent twice, %lu held back\n",
+             count, dropped, doubled, reordered);
     close(to_client.fd);
     close(to_server.fd);
     return 0;
