@@ -58,9 +58,10 @@ struct way {
 /*
  * A flood of datagrams is a flood of log lines. A write() to a stdout
  * nobody reads would block, and the relay would neither relay nor stop
- * (the stop signal cuts that write short, and the summary's blocks for
- * good). So, as in lesson 05, a line goes out only if stdout can take it
- * now; otherwise it is counted, and the count goes out with the next line.
+ * (a stop signal cuts that write short, then the summary's write blocks
+ * for good). So, as in lesson 05, a line goes out only if stdout can take
+ * it now; otherwise it is counted, and the count goes out with the next
+ * line.
  */
 __attribute__((format(printf, 1, 2)))
 static void log_line(const char *fmt, ...)
