@@ -117,8 +117,9 @@ static _Noreturn void child(int listen_fd)
     exit(0);
 }
 
-/* SIGCHLD's handler: none would leave it ignored, and it could not wake
- * pselect(). waitpid() does the reaping. */
+/* SIGCHLD's handler does nothing: by default SIGCHLD is discarded, and a
+ * discarded signal cannot wake pselect(); a handled one does. waitpid()
+ * does the reaping. */
 static void on_child(int sig)
 {
     (void)sig;
